@@ -1,0 +1,5 @@
+#pragma once
+#define KSPAM_VERSION_MAJOR 0
+#define KSPAM_VERSION_MINOR 1
+#define KSPAM_VERSION_PATCH 0
+#define KSPAM_VERSION_STRING "0.1.0"
