@@ -4,8 +4,6 @@ add_library(kspam_warnings INTERFACE)
 target_compile_options(kspam_warnings INTERFACE
   $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wcast-align
     -Wunused -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough -Werror
-    # GCC 12 reports simdjson's own inlined code as ours (a known false positive).
-    -Wno-dangling-pointer
     # GCC 12 -O3 misreports std::string concatenation (GCC bug 105329).
     -Wno-restrict>
   $<$<COMPILE_LANGUAGE:CUDA>:-Werror=all-warnings -Xcompiler=-Wall,-Wextra,-Werror>)

@@ -22,12 +22,15 @@ inline Value from_simdjson(simdjson::dom::element e) {
     case element_type::STRING: return Value(std::string(e.get_string().value()));
     case element_type::ARRAY: {
       Array a;
-      for (auto item : e.get_array().value()) a.push_back(from_simdjson(item));
+      // Keep the array in a named variable: iterating over get_array().value() would dangle.
+      const simdjson::dom::array items = e.get_array().value();
+      for (auto item : items) a.push_back(from_simdjson(item));
       return Value(std::move(a));
     }
     case element_type::OBJECT: {
       Value v = Value::object();
-      for (auto field : e.get_object().value()) v[field.key] = from_simdjson(field.value);
+      const simdjson::dom::object fields = e.get_object().value();
+      for (auto field : fields) v[field.key] = from_simdjson(field.value);
       return v;
     }
   }

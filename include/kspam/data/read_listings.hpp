@@ -199,13 +199,16 @@ inline ReadReport for_each_listing(TsvReader& reader, const ReadOptions& options
       ok = false;
     }
 
-    if (!detail::parse_count(field(4), row.yes_count)) {
-      fail(InputError(file, line, "yes_count", field(4), "yes_count must be a non-negative integer"));
-      ok = false;
-    }
-    if (!detail::parse_count(field(5), row.no_count)) {
-      fail(InputError(file, line, "no_count", field(5), "no_count must be a non-negative integer"));
-      ok = false;
+    // Unlabeled rows were never annotated: empty vote counts there mean zero votes.
+    for (std::size_t k : {std::size_t{4}, std::size_t{5}}) {
+      std::int64_t& count = k == 4 ? row.yes_count : row.no_count;
+      if (!row.label && detail::trim(field(k)).empty()) {
+        count = 0;
+      } else if (!detail::parse_count(field(k), count)) {
+        fail(InputError(file, line, kRequiredColumns[k], field(k),
+                        std::string(kRequiredColumns[k]) + " must be a non-negative integer"));
+        ok = false;
+      }
     }
     if (!ok) continue;
 
