@@ -3,7 +3,7 @@
 add_library(kspam_warnings INTERFACE)
 target_compile_options(kspam_warnings INTERFACE
   $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wcast-align
-    -Wunused -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough -Werror
+    -Wunused -Woverloaded-virtual -Wimplicit-fallthrough -Werror
     # GCC 12 -O3 misreports std::string concatenation (GCC bug 105329).
     -Wno-restrict>
   $<$<COMPILE_LANGUAGE:CUDA>:-Werror=all-warnings -Xcompiler=-Wall,-Wextra,-Werror>)
