@@ -3,7 +3,12 @@
 
 Made with:   /usr/bin/python3 tests/reference/make_eval_metrics.py
 (on the development machine: Debian 12, python3-sklearn 1.2.1, numpy 1.24.2). Writes
-tests/reference/fixtures/eval/metrics_cases.json and isotonic_cases.json.
+tests/reference/fixtures/eval/metrics_cases.json, isotonic_cases.json and sweep_cases.json.
+
+The sweep fixture applies the keep/review/demote policy (include/kspam/eval/policy.hpp) over the
+grid round(0.05 * i, 9), i = 0..20, review <= demote, and records sklearn's macro F1 of "demoted"
+(f1_score(truth, decision == "demote", labels=[0, 1], average="macro", zero_division=0)) and the
+expected cost per listing under the cost matrix in the file.
 
 Each metrics case holds its inputs (truth, predicted, score) and what sklearn returns:
 classification_report(labels=[0, 1], target_names=["clean", "spam"], zero_division=0,
@@ -121,6 +126,30 @@ def main():
     iso_case("single_point", [0.4], [1.0], [0.0, 0.4, 1.0])
     iso_case("constant_y", [0.2, 0.5, 0.9], [0, 0, 0], [0.1, 0.6])
 
+    # Threshold sweep over a VLM-like model: a verdict and a stated confidence per row.
+    n = 150
+    truth = rng.integers(0, 2, n)
+    predicted = np.where(rng.uniform(0, 1, n) < 0.8, truth, 1 - truth)
+    confidence = np.round(rng.uniform(0.3, 1.0, n), 2)
+    costs = {"false_demote": 10.0, "review": 1.0, "missed_spam": 5.0}
+    grid = [round(0.05 * i, 9) for i in range(21)]
+    pairs = []
+    for review in grid:
+        for demote in grid:
+            if review > demote:
+                continue
+            decision = np.where((predicted == 1) & (confidence >= demote), 2,
+                                np.where((predicted == 1) & (confidence >= review), 1, 0))
+            demoted = (decision == 2).astype(int)
+            macro = f1_score(truth, demoted, labels=[0, 1], average="macro", zero_division=0)
+            cost = (costs["false_demote"] * np.sum((decision == 2) & (truth == 0)) + costs["review"] * np.sum(decision == 1)
+                    + costs["missed_spam"] * np.sum((decision == 0) & (truth == 1))) / n
+            pairs.append({"review": review, "demote": demote, "macro_f1": float(macro), "expected_cost": float(cost),
+                          "kept": int(np.sum(decision == 0)), "reviewed": int(np.sum(decision == 1)),
+                          "demoted": int(np.sum(decision == 2))})
+    sweep = {"truth": truth.tolist(), "predicted": predicted.tolist(), "confidence": confidence.tolist(),
+             "costs": costs, "pairs": pairs}
+
     meta = {"sklearn": sklearn.__version__, "numpy": np.__version__,
             "command": "/usr/bin/python3 tests/reference/make_eval_metrics.py"}
     os.makedirs(OUT, exist_ok=True)
@@ -128,6 +157,8 @@ def main():
         json.dump({"meta": meta, "cases": cases}, f, indent=1)
     with open(os.path.join(OUT, "isotonic_cases.json"), "w") as f:
         json.dump({"meta": meta, "cases": iso_cases}, f, indent=1)
+    with open(os.path.join(OUT, "sweep_cases.json"), "w") as f:
+        json.dump({"meta": meta, "sweep": sweep}, f, indent=1)
     print(f"wrote {len(cases)} metric cases and {len(iso_cases)} isotonic cases to {OUT}")
 
 
