@@ -1,0 +1,23 @@
+# End-to-end checks of the kspam program: exit codes (0 ok, 2 bad input, 1 other) and the one-line
+# error format "error: FILE:LINE: ...".
+set(KSPAM_BAD ${CMAKE_CURRENT_SOURCE_DIR}/data/bad)
+function(kspam_cli_test name expected_code stderr_regex)
+  add_test(NAME "cli: ${name}"
+    COMMAND ${CMAKE_COMMAND} -DEXPECTED=${expected_code} -DPATTERN=${stderr_regex}
+      -DWORKDIR=${CMAKE_CURRENT_BINARY_DIR}/cli-work -P ${CMAKE_CURRENT_SOURCE_DIR}/cli/expect.cmake
+      -- $<TARGET_FILE:kspam> ${ARGN})
+endfunction()
+
+kspam_cli_test("help exits 0" 0 "Usage" --help)
+kspam_cli_test("unknown option exits 2" 2 "error: " validate --data x.tsv --bogus)
+kspam_cli_test("validate sample data" 0 "2000 valid rows" validate --data ${PROJECT_SOURCE_DIR}/data/sample/listings.tsv)
+kspam_cli_test("validate names file and line" 2 "error: .*bad_label.tsv:3: column 'label'"
+  validate --data ${KSPAM_BAD}/bad_label.tsv)
+kspam_cli_test("validate --all-errors lists every problem" 2 "3 problems.*product_id.*label.*yes_count"
+  validate --all-errors --data ${KSPAM_BAD}/many_errors.tsv)
+kspam_cli_test("missing file exits 2" 2 "error: .*nowhere.tsv: cannot open file" validate --data nowhere.tsv)
+kspam_cli_test("split writes train and val" 0 "train 1800 rows.*val 200 rows"
+  split --data ${PROJECT_SOURCE_DIR}/data/sample/listings.tsv --out split-out --seed 42)
+kspam_cli_test("split rejects a bad fraction" 2 "val-fraction" split --data ${PROJECT_SOURCE_DIR}/data/sample/listings.tsv
+  --out split-bad --val-fraction 1.5)
+kspam_cli_test("run rejects an unknown stage" 2 "no such stage" run --out run-bad --skip nonsense)
