@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
-#include <unordered_map>
+#include <string_view>
 #include <vector>
 
 #include "kspam/core/error.hpp"
@@ -66,16 +66,16 @@ inline std::string normalise_column(std::string name) {
   return name;
 }
 
-inline std::string trim(const std::string& s) {
+inline std::string_view trim(std::string_view s) {
   const auto first = s.find_first_not_of(" \t");
-  if (first == std::string::npos) return {};
+  if (first == std::string_view::npos) return {};
   return s.substr(first, s.find_last_not_of(" \t") - first + 1);
 }
 
 // Accepts "3" and, as pandas writes integer columns that held a missing value, "3.0".
-inline bool parse_count(const std::string& raw, std::int64_t& out) {
-  std::string s = trim(raw);
-  if (s.size() > 2 && s.ends_with(".0")) s.resize(s.size() - 2);
+inline bool parse_count(std::string_view raw, std::int64_t& out) {
+  std::string_view s = trim(raw);
+  if (s.size() > 2 && s.ends_with(".0")) s.remove_suffix(2);
   if (s.empty()) return false;
   const char* end = s.data() + s.size();
   auto [ptr, ec] = std::from_chars(s.data(), end, out);
@@ -84,7 +84,7 @@ inline bool parse_count(const std::string& raw, std::int64_t& out) {
 
 // 64-bit FNV-1a with a final avalanche: ids are tracked by hash so that validating a huge file
 // needs only 16 bytes per row, not the ids themselves.
-inline std::uint64_t id_hash(const std::string& s) {
+inline std::uint64_t id_hash(std::string_view s) {
   std::uint64_t h = 0xcbf29ce484222325ULL;
   for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ULL;
   h ^= h >> 33;
@@ -92,6 +92,48 @@ inline std::uint64_t id_hash(const std::string& s) {
   h ^= h >> 33;
   return h;
 }
+
+// Remembers which id hashes were seen and on which line: open addressing with linear probing in
+// two flat arrays (16 bytes a slot, at most half full). std::unordered_map spent more time than
+// the whole TSV parse here, on a node allocation and cache miss per row.
+class SeenIds {
+ public:
+  // Returns 0 if the hash is new (and records `line`), else the line where it was first seen.
+  std::size_t insert(std::uint64_t hash, std::size_t line) {
+    if (hash == 0) hash = 1;  // 0 marks an empty slot
+    if ((size_ + 1) * 2 > keys_.size()) grow();
+    const std::size_t mask = keys_.size() - 1;
+    for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
+      if (keys_[i] == hash) return lines_[i];
+      if (keys_[i] == 0) {
+        keys_[i] = hash;
+        lines_[i] = line;
+        ++size_;
+        return 0;
+      }
+    }
+  }
+
+ private:
+  void grow() {
+    std::vector<std::uint64_t> old_keys(std::max<std::size_t>(keys_.size() * 2, 1024), 0);
+    std::vector<std::size_t> old_lines(old_keys.size(), 0);
+    old_keys.swap(keys_);
+    old_lines.swap(lines_);
+    const std::size_t mask = keys_.size() - 1;
+    for (std::size_t k = 0; k < old_keys.size(); ++k) {
+      if (old_keys[k] == 0) continue;
+      std::size_t i = old_keys[k] & mask;
+      while (keys_[i] != 0) i = (i + 1) & mask;
+      keys_[i] = old_keys[k];
+      lines_[i] = old_lines[k];
+    }
+  }
+
+  std::vector<std::uint64_t> keys_;
+  std::vector<std::size_t> lines_;
+  std::size_t size_ = 0;
+};
 
 }  // namespace detail
 
@@ -140,7 +182,7 @@ inline ReadReport for_each_listing(TsvReader& reader, const ReadOptions& options
   }
   const std::size_t columns = record.fields.size();
 
-  std::unordered_map<std::uint64_t, std::size_t> id_lines;  // id hash -> line first seen
+  detail::SeenIds seen_ids;
   Listing row;
   while (reader.next(record)) {
     const std::size_t line = record.line;
@@ -165,25 +207,24 @@ inline ReadReport for_each_listing(TsvReader& reader, const ReadOptions& options
     auto field = [&](std::size_t k) -> std::string& { return record.fields[static_cast<std::size_t>(where[k])]; };
 
     row.line = line;
-    row.product_id = detail::trim(field(0));
-    row.description = std::move(field(1));
-    row.image_url = detail::trim(field(2));
-    row.extra.clear();
-    for (int i : extra_at) row.extra.push_back(std::move(record.fields[static_cast<std::size_t>(i)]));
+    row.product_id.assign(detail::trim(field(0)));
+    row.description = field(1);  // copies reuse the row's buffers: no allocation per row
+    row.image_url.assign(detail::trim(field(2)));
+    row.extra.resize(extra_at.size());
+    for (std::size_t k = 0; k < extra_at.size(); ++k) row.extra[k] = record.fields[static_cast<std::size_t>(extra_at[k])];
 
     if (row.product_id.empty()) {
       fail(InputError(file, line, "product_id", "", "product_id is empty"));
       ok = false;
     } else {
-      auto [it, inserted] = id_lines.emplace(detail::id_hash(row.product_id), line);
-      if (!inserted) {
+      if (const std::size_t first = seen_ids.insert(detail::id_hash(row.product_id), line)) {
         fail(InputError(file, line, "product_id", row.product_id,
-                        "duplicate product_id (first seen on line " + std::to_string(it->second) + ")"));
+                        "duplicate product_id (first seen on line " + std::to_string(first) + ")"));
         ok = false;
       }
     }
 
-    const std::string label = detail::trim(field(3));
+    const std::string_view label = detail::trim(field(3));
     if (label.empty()) {
       row.label.reset();
       if (options.require_labels) {
@@ -195,7 +236,7 @@ inline ReadReport for_each_listing(TsvReader& reader, const ReadOptions& options
     } else if (label == "1" || label == "1.0") {
       row.label = 1;
     } else {
-      fail(InputError(file, line, "label", label, "label must be 0, 1 or empty"));
+      fail(InputError(file, line, "label", std::string(label), "label must be 0, 1 or empty"));
       ok = false;
     }
 

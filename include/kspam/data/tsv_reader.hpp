@@ -93,14 +93,18 @@ class TsvReader {
     return false;
   }
 
+  // Fields are parsed straight into the record's existing strings, so a reader that reuses its
+  // record allocates nothing per row once the strings have grown.
   bool read_record(TsvRecord& record) {
-    record.fields.clear();
     if (peek() < 0) return false;
     record.line = line_;
-    std::string field;
+    std::size_t count = 0;
     for (;;) {
+      if (count == record.fields.size()) record.fields.emplace_back();
+      std::string& field = record.fields[count++];
+      field.clear();
       int c = peek();
-      if (c == '"' ) {
+      if (c == '"') {
         // Quoted field: runs to the closing quote; "" inside is one quote.
         get();
         const std::size_t opened_on = line_;
@@ -143,13 +147,14 @@ class TsvReader {
         }
         c = peek();
       }
-      record.fields.push_back(std::move(field));
-      field.clear();
       if (c == separator_) {
         get();
         continue;
       }
-      if (c < 0 || take_line_end(c)) return true;
+      if (c < 0 || take_line_end(c)) {
+        record.fields.resize(count);
+        return true;
+      }
     }
   }
 
