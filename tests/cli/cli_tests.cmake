@@ -21,3 +21,7 @@ kspam_cli_test("split writes train and val" 0 "train 1800 rows.*val 200 rows"
 kspam_cli_test("split rejects a bad fraction" 2 "val-fraction" split --data ${PROJECT_SOURCE_DIR}/data/sample/listings.tsv
   --out split-bad --val-fraction 1.5)
 kspam_cli_test("run rejects an unknown stage" 2 "no such stage" run --out run-bad --skip nonsense)
+
+# The main job end to end on the bundled sample data (what the README's first command runs).
+kspam_cli_test("run: whole workflow on the sample data" 0 "all stages done" run --out run-sample)
+set_tests_properties("cli: run: whole workflow on the sample data" PROPERTIES TIMEOUT 900)
