@@ -28,6 +28,7 @@ Cases (case_<name>.safetensors next to the model directories; ints are I64):
 Metadata of each case is also written to cases.json.
 """
 import argparse
+import copy
 import json
 import os
 import sys
@@ -120,8 +121,9 @@ def save_model(model, spec, directory):
     if spec.get("shard"):
         kwargs["max_shard_size"] = spec["shard"]
     if spec.get("bf16"):
-        model.to(torch.bfloat16).save_pretrained(directory, **kwargs)
-        model.to(torch.float32)
+        # Convert a copy: model.to(bf16) would also round the rotary inv_freq buffers of the model that
+        # computes the fixtures, which no checkpoint loader reproduces.
+        copy.deepcopy(model).to(torch.bfloat16).save_pretrained(directory, **kwargs)
     else:
         model.save_pretrained(directory, **kwargs)
 
@@ -197,6 +199,7 @@ def run_case(model, spec, name, rows, grids, max_new, g, eos_ids):
         for k, d in enumerate(deepstack):
             out[f"deepstack_{k}"] = d.float()
 
+    model.model.rope_deltas = None  # else a text-only call reports the previous call's deltas
     recorder = PositionRecorder(model)
     result = model(**kwargs)
     recorder.close()
@@ -246,7 +249,7 @@ def main():
 
     plans = {
         "m1": [("m1_image", lambda g: ([image_prompt(g, 5, [(1, 6, 10)], 0, 7)], [(1, 6, 10)]), 12),
-               ("m1_text", lambda g: ([text_ids(g, 9)], []), 10)],
+               ("m1_text", lambda g: ([text_ids(g, 9)], []), 10, 8)],
         "m2": [("m2_two_images", lambda g: ([image_prompt(g, 4, [(1, 4, 6), (1, 10, 4)], 3, 5)],
                                             [(1, 4, 6), (1, 10, 4)]), 8),
                ("m2_batch", lambda g: ([image_prompt(g, 3, [(1, 6, 8)], 0, 6), text_ids(g, 7)], [(1, 6, 8)]), 6)],
@@ -269,11 +272,21 @@ def main():
             save_model(model, spec, mdir)
             meta["models"][mname] = minfo
             print(f"{mname}: saved ({'tied' if tied else 'untied'}) -> {sorted(os.listdir(mdir))}", flush=True)
-            for cname, make, max_new in plans[mname]:
+            for cname, make, max_new, *min_new in plans[mname]:
                 try:
                     seed = 1000 + spec["seed"] if spec.get("find_eos") else hash_name(cname)
-                    rows, grids = make(torch.Generator().manual_seed(seed))
                     eos_ids = tuple(model.generation_config.eos_token_id)
+                    if min_new:
+                        # Text-only prompts: take the first seed whose greedy run gives at least min_new
+                        # tokens before an end id, so the case exercises several decode steps.
+                        for k in range(50):
+                            rows, grids = make(torch.Generator().manual_seed(seed + 7 * k))
+                            probe = run_case(model, spec, "probe", rows, grids, max_new,
+                                             torch.Generator().manual_seed(seed + 7 * k + 1), eos_ids)
+                            if (probe["generated"][0] >= 0).sum().item() >= min_new[0]:
+                                seed = seed + 7 * k
+                                break
+                    rows, grids = make(torch.Generator().manual_seed(seed))
                     tensors = run_case(model, spec, cname, rows, grids, max_new,
                                        torch.Generator().manual_seed(seed + 1), eos_ids)
                     save_file(tensors, os.path.join(args.out, f"case_{cname}.safetensors"),
