@@ -1,0 +1,113 @@
+#pragma once
+// UTF-8 decoding and encoding for the text pipeline, and the lossy repair that decides what the
+// tokenizer does with invalid input.
+//
+// Invalid UTF-8: Hugging Face tokenizers only accepts valid strings (a Rust &str; Python str), so a
+// user feeding it raw bytes first decodes them, in practice with bytes.decode("utf-8", "replace")
+// or Rust's String::from_utf8_lossy. Both replace each maximal invalid subsequence (the Unicode
+// "maximal subpart" practice) with one U+FFFD. kspam does the same at the tokenizer's door, so raw
+// bytes in give exactly the ids Hugging Face gives for the repaired string, and nothing downstream
+// ever sees invalid UTF-8.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "kspam/core/utf8.hpp"
+
+namespace kspam::text {
+
+inline constexpr char32_t kReplacementCharacter = 0xFFFD;
+
+// Length of the valid sequence starting at s[i], or 0 when s[i] starts an invalid one; in that
+// case `subpart` is set to the length of the maximal invalid subpart to replace (>= 1).
+inline std::size_t utf8_sequence_length(std::string_view s, std::size_t i, std::size_t& subpart) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const std::size_t n = s.size();
+  const unsigned char c = p[i];
+  subpart = 1;
+  if (c < 0x80) return 1;
+  std::size_t len;
+  unsigned char lo = 0x80, hi = 0xBF;
+  if (c >= 0xC2 && c <= 0xDF) len = 2;
+  else if (c == 0xE0) { len = 3; lo = 0xA0; }
+  else if (c >= 0xE1 && c <= 0xEC) len = 3;
+  else if (c == 0xED) { len = 3; hi = 0x9F; }
+  else if (c >= 0xEE && c <= 0xEF) len = 3;
+  else if (c == 0xF0) { len = 4; lo = 0x90; }
+  else if (c >= 0xF1 && c <= 0xF3) len = 4;
+  else if (c == 0xF4) { len = 4; hi = 0x8F; }
+  else return 0;
+  // The maximal subpart is the longest prefix that could still have become a valid sequence.
+  std::size_t k = 1;
+  if (i + k < n && p[i + k] >= lo && p[i + k] <= hi) {
+    ++k;
+    while (k < len && i + k < n && p[i + k] >= 0x80 && p[i + k] <= 0xBF) ++k;
+  }
+  if (k == len) return len;
+  subpart = k;
+  return 0;
+}
+
+inline void append_utf8(std::string& out, char32_t cp) {
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xC0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xE0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+}
+
+// Decodes the code point at s[i] of VALID UTF-8 and advances i.
+inline char32_t decode_utf8(std::string_view s, std::size_t& i) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const unsigned char c = p[i];
+  if (c < 0x80) {
+    ++i;
+    return c;
+  }
+  if (c < 0xE0) {
+    const char32_t cp = (char32_t(c & 0x1F) << 6) | (p[i + 1] & 0x3F);
+    i += 2;
+    return cp;
+  }
+  if (c < 0xF0) {
+    const char32_t cp = (char32_t(c & 0x0F) << 12) | (char32_t(p[i + 1] & 0x3F) << 6) | (p[i + 2] & 0x3F);
+    i += 3;
+    return cp;
+  }
+  const char32_t cp = (char32_t(c & 0x07) << 18) | (char32_t(p[i + 1] & 0x3F) << 12) |
+                      (char32_t(p[i + 2] & 0x3F) << 6) | (p[i + 3] & 0x3F);
+  i += 4;
+  return cp;
+}
+
+// `s` with each maximal invalid subsequence replaced by U+FFFD (as from_utf8_lossy does).
+inline std::string to_valid_utf8(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 8);
+  std::size_t i = 0;
+  while (i < s.size()) {
+    std::size_t subpart = 1;
+    const std::size_t len = utf8_sequence_length(s, i, subpart);
+    if (len) {
+      out.append(s.data() + i, len);
+      i += len;
+    } else {
+      append_utf8(out, kReplacementCharacter);
+      i += subpart;
+    }
+  }
+  return out;
+}
+
+}  // namespace kspam::text
