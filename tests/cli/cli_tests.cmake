@@ -25,3 +25,7 @@ kspam_cli_test("run rejects an unknown stage" 2 "no such stage" run --out run-ba
 # The main job end to end on the bundled sample data (what the README's first command runs).
 kspam_cli_test("run: whole workflow on the sample data" 0 "all stages done" run --out run-sample)
 set_tests_properties("cli: run: whole workflow on the sample data" PROPERTIES TIMEOUT 900)
+
+# The README's composing example builds and runs.
+add_test(NAME "cli: README example composes the library" COMMAND example_compose)
+set_tests_properties("cli: README example composes the library" PROPERTIES PASS_REGULAR_EXPRESSION "macro F1 0\\.[0-9]+")
