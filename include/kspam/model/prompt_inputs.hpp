@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include <Eigen/Core>
+
 #include "kspam/core/error.hpp"
 #include "kspam/model/qwen3vl_config.hpp"
 #include "kspam/model/qwen3vl_model.hpp"

@@ -135,14 +135,10 @@ class VisionTower {
     const long group = static_cast<long>(c_.spatial_merge_size) * c_.spatial_merge_size;
     const float eps = static_cast<float>(c_.layer_norm_eps);
     Matrix shuffled;
-    auto regroup = [&](const Matrix& rows) {
-      // Row-major storage: four consecutive rows of D are exactly one row of 4·D.
-      return Matrix(Eigen::Map<const Matrix>(rows.data(), rows.rows() / group, rows.cols() * group));
-    };
     if (m.norm_after_shuffle) {
-      shuffled = B::layer_norm(regroup(x), m.norm_w, m.norm_b, eps);
+      shuffled = B::layer_norm(B::group_rows(x, group), m.norm_w, m.norm_b, eps);
     } else {
-      shuffled = regroup(B::layer_norm(x, m.norm_w, m.norm_b, eps));
+      shuffled = B::group_rows(B::layer_norm(x, m.norm_w, m.norm_b, eps), group);
     }
     Matrix h = m.fc1.forward(shuffled);
     B::gelu_erf(h);
@@ -165,7 +161,7 @@ class VisionTower {
                        "shape does not match the image grids, which need " + std::to_string(n) + "x" +
                            std::to_string(c_.patch_dim()));
     }
-    for (Eigen::Index i = 0; i < pixels.size(); ++i) {
+    for (long i = 0; i < static_cast<long>(pixels.size()); ++i) {
       if (!std::isfinite(pixels.data()[i])) throw InputError("<pixel_values>", "contains NaN or infinity");
     }
   }

@@ -15,6 +15,7 @@ concept Backend = requires(typename B::Matrix& m, const typename B::Matrix& c, c
   typename B::Vector;
   { B::matmul_nt(c, c) } -> std::convertible_to<typename B::Matrix>;
   B::add_bias(m, v);
+  { B::group_rows(c, n) } -> std::convertible_to<typename B::Matrix>;
   B::rms_norm(m, v, eps, n);
   { B::layer_norm(c, v, v, eps) } -> std::convertible_to<typename B::Matrix>;
   B::gelu_tanh(m);

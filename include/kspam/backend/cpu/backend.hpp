@@ -66,6 +66,13 @@ struct Backend {
 
   static void add_bias(Matrix& y, const Vector& b) { y.rowwise() += b.transpose(); }
 
+  // Concatenates each run of `group` consecutive rows into one row ([n, d] -> [n / group, d * group]):
+  // the vision merger's 2x2 window fusion. Row-major storage makes this a reinterpretation.
+  static Matrix group_rows(const Matrix& x, Eigen::Index group) {
+    if (group <= 0 || x.rows() % group != 0) throw Error("group_rows: row count is not a multiple of the group");
+    return Eigen::Map<const Matrix>(x.data(), x.rows() / group, x.cols() * group);
+  }
+
   // RMSNorm over each group of `group` consecutive columns (group = cols: the whole row; group =
   // head_dim: per-head q/k norm), then times the weight [group].
   static void rms_norm(Matrix& x, const Vector& weight, float eps, Eigen::Index group = -1) {
