@@ -69,6 +69,16 @@ const StageRegistrar evaluate_stage{{
       eval::write_evaluation(result, context.out);
       context.artifacts["metrics"] = context.out / "metrics.json";
       context.artifacts["predictions_with_decisions"] = context.out / "predictions_with_decisions.csv";
+      // The same model's predictions on the other files (test, unlabeled): decisions at the chosen point.
+      for (const char* part : {"test", "unlabeled"}) {
+        auto it = context.artifacts.find(in.model_name + "_" + part + "_predictions");
+        if (it == context.artifacts.end()) continue;
+        const auto out = context.out / (std::string(part) + "_predictions_with_decisions.csv");
+        const auto counts = eval::write_decisions_for(result, it->second, out);
+        context.artifacts[std::string(part) + "_predictions_with_decisions"] = out;
+        say("evaluate", std::string(part) + ": " + std::to_string(counts[0]) + " keep, " + std::to_string(counts[1]) +
+                            " review, " + std::to_string(counts[2]) + " demote -> " + out.string());
+      }
       char line[256];
       std::snprintf(line, sizeof line, "%s: macro F1 %.3f on %zu labeled rows; review %.2f / demote %.2f, expected cost %.3f",
                     in.model_name.c_str(), *result.metrics.macro_f1, result.metrics.rows, result.chosen.review,

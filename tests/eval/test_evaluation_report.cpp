@@ -190,3 +190,19 @@ TEST_CASE("package zips the run with a manifest whose sizes and SHA-256 match", 
   CHECK_FALSE(has(".metrics.json.tmp-1-2-3"));
   CHECK_THROWS_AS(package_run(dir / "no_such_run"), InputError);
 }
+
+TEST_CASE("listing photos are found in the image cache, beside the TSV, or not at all", "[eval][images]") {
+  const auto dir = scratch("images");
+  const std::string png = read_file(mini() / "images" / "p000.png");
+  const std::string url = "https://cdn.example.com/photos/123.PNG?size=large";
+  fs::create_directories(dir / "cache");
+  write_file_atomically(dir / "cache" / image::cache_file_name(url), png);
+  const auto found = resolve_listing_image(url, dir, dir / "cache");
+  REQUIRE(found);
+  CHECK(sniff_image_file(*found) == "image/png");
+  CHECK_FALSE(resolve_listing_image(url, dir, {}));  // remote and no cache: no photo
+  CHECK(resolve_listing_image("images/p000.png", mini(), {}));
+  CHECK_FALSE(resolve_listing_image("images/p003_error.jpg", mini(), {}));  // an HTML page, not a photo
+  CHECK_FALSE(resolve_listing_image("images/missing003.jpg", mini(), {}));
+  CHECK_FALSE(resolve_listing_image("", mini(), dir / "cache"));
+}

@@ -13,6 +13,7 @@
 // (5 stratified folds, seeded: each row's calibrated score comes from a model that never saw it),
 // with the calibrator saved for later use fitted on all labeled rows.
 #include <algorithm>
+#include <array>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -379,6 +380,32 @@ inline void write_evaluation(const EvaluationResult& r, const std::filesystem::p
     c["fitted_on"] = r.calibration->fitted_on;
     write_file_atomically(dir / "calibration.json", c.dump());
   }
+}
+
+// Applies an evaluation's chosen policy (and its calibrator) to another predictions file, e.g. the
+// model's predictions on the unlabeled test listings: the same columns plus calibrated_score, each
+// row's decision at the chosen thresholds. Returns the number of rows of each decision.
+inline std::array<std::size_t, 3> write_decisions_for(const EvaluationResult& r, const std::filesystem::path& predictions,
+                                                      const std::filesystem::path& out) {
+  auto table = read_predictions_csv(predictions.string());
+  apply_policy(table.rows, r.chosen);
+  std::array<std::size_t, 3> counts{0, 0, 0};
+  for (const auto& p : table.rows) counts[std::size_t(p.decision)]++;
+  auto columns = table.extra_columns;
+  auto extra = table.extra;
+  const bool calibrate = r.calibration && r.calibration->calibrator.fitted();
+  if (calibrate) {
+    const auto at = std::find(columns.begin(), columns.end(), "calibrated_score");
+    const auto k = static_cast<std::size_t>(at - columns.begin());
+    if (at == columns.end()) columns.push_back("calibrated_score");
+    for (std::size_t i = 0; i < extra.size(); ++i) {
+      const auto v = csv_number(r.calibration->calibrator.predict(table.rows[i].score));
+      if (k < extra[i].size()) extra[i][k] = v;
+      else extra[i].push_back(v);
+    }
+  }
+  write_predictions_csv(out, table.rows, columns, extra);
+  return counts;
 }
 
 }  // namespace kspam::eval

@@ -1,14 +1,15 @@
 #pragma once
 // Finding a listing's photo on disk for the gallery and for "image present" slices: first in the
-// image cache (files named by the SHA-1 of the URL plus an extension, as the image stage stores
-// them), then, for a relative or file:// URL, beside the listings TSV it came from. A file counts
-// only if its first bytes are a JPEG, PNG, GIF or WebP signature: a cached error page is not a photo.
+// image cache (image::cached_image_path: the image stage's naming), then, for a local path or
+// file:// URL, the file itself (relative paths resolved against the listings TSV's directory). A
+// file counts only if its first bytes are a JPEG, PNG, GIF or WebP signature: an HTML error page
+// saved under an image name is not a photo.
 #include <filesystem>
 #include <fstream>
 #include <optional>
 #include <string>
 
-#include "kspam/core/hash.hpp"
+#include "kspam/image/image_source.hpp"
 
 namespace kspam::eval {
 
@@ -30,10 +31,6 @@ inline std::string sniff_image_file(const std::filesystem::path& path) {
   return sniff_image_mime(std::string_view(head, static_cast<std::size_t>(in.gcount())));
 }
 
-inline bool is_remote_url(const std::string& url) {
-  return url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0;
-}
-
 // The photo of a listing with `image_url`, or nullopt when there is none readable.
 inline std::optional<std::filesystem::path> resolve_listing_image(const std::string& image_url,
                                                                   const std::filesystem::path& listings_dir,
@@ -41,19 +38,14 @@ inline std::optional<std::filesystem::path> resolve_listing_image(const std::str
   namespace fs = std::filesystem;
   if (image_url.empty()) return std::nullopt;
   std::error_code ec;
-  if (!image_cache.empty() && fs::is_directory(image_cache, ec)) {
-    const std::string stem = sha1_hex(image_url);
-    for (const char* ext : {"", ".jpg", ".jpeg", ".png", ".gif", ".webp", ".img", ".bin"}) {
-      const auto candidate = image_cache / (stem + ext);
-      if (fs::is_regular_file(candidate, ec) && !sniff_image_file(candidate).empty()) return candidate;
-    }
+  if (!image_cache.empty()) {
+    const auto cached = image::cached_image_path(image_url, image_cache, listings_dir);
+    if (cached && !sniff_image_file(*cached).empty()) return cached;
   }
-  if (is_remote_url(image_url)) return std::nullopt;
-  std::string local = image_url;
-  if (local.rfind("file://", 0) == 0) local = local.substr(7);
-  fs::path p(local);
-  if (p.is_relative()) p = listings_dir / p;
-  if (fs::is_regular_file(p, ec) && !sniff_image_file(p).empty()) return p;
+  const auto src = image::resolve_image_source(image_url, listings_dir);
+  if (src.kind == image::SourceKind::local && fs::is_regular_file(src.local_path, ec) &&
+      !sniff_image_file(src.local_path).empty())
+    return src.local_path;
   return std::nullopt;
 }
 
