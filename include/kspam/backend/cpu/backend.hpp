@@ -43,23 +43,22 @@ struct Backend {
       y.noalias() = x * w.transpose();
       return y;
     }
-    if (x.rows() >= static_cast<Eigen::Index>(4 * t)) {
-      const Eigen::Index chunk = (x.rows() + 4 * t - 1) / (4 * t);
-      const std::size_t n = static_cast<std::size_t>((x.rows() + chunk - 1) / chunk);
-      parallel_for(0, n, [&](std::size_t c) {
+    // One block per thread: Eigen packs the weight panel once per call, so finer blocks would repack it.
+    if (x.rows() >= static_cast<Eigen::Index>(2 * t)) {
+      const Eigen::Index chunk = (x.rows() + t - 1) / t;
+      parallel_for(0, t, [&](std::size_t c) {
         const Eigen::Index r0 = static_cast<Eigen::Index>(c) * chunk;
         const Eigen::Index rows = std::min(chunk, x.rows() - r0);
-        y.middleRows(r0, rows).noalias() = x.middleRows(r0, rows) * w.transpose();
-      });
+        if (rows > 0) y.middleRows(r0, rows).noalias() = x.middleRows(r0, rows) * w.transpose();
+      }, t);
     } else {
       // Few rows (decoding): split the output features instead.
-      const Eigen::Index chunk = std::max<Eigen::Index>(16, (w.rows() + 4 * t - 1) / (4 * t));
-      const std::size_t n = static_cast<std::size_t>((w.rows() + chunk - 1) / chunk);
-      parallel_for(0, n, [&](std::size_t c) {
+      const Eigen::Index chunk = (w.rows() + t - 1) / t;
+      parallel_for(0, t, [&](std::size_t c) {
         const Eigen::Index c0 = static_cast<Eigen::Index>(c) * chunk;
         const Eigen::Index cols = std::min(chunk, w.rows() - c0);
-        y.middleCols(c0, cols).noalias() = x * w.middleRows(c0, cols).transpose();
-      });
+        if (cols > 0) y.middleCols(c0, cols).noalias() = x * w.middleRows(c0, cols).transpose();
+      }, t);
     }
     return y;
   }
