@@ -206,3 +206,41 @@ TEST_CASE("listing photos are found in the image cache, beside the TSV, or not a
   CHECK_FALSE(resolve_listing_image("images/missing003.jpg", mini(), {}));
   CHECK_FALSE(resolve_listing_image("", mini(), dir / "cache"));
 }
+
+TEST_CASE("the gallery picks confident mistakes, borderline calls and the legacy heuristic's failures", "[eval][gallery]") {
+  std::vector<Prediction> rows;
+  auto add = [&](const std::string& id, int truth, int predicted, double confidence) {
+    Prediction p;
+    p.product_id = id;
+    p.truth = truth;
+    p.predicted = predicted;
+    p.confidence = confidence;
+    p.score = predicted ? confidence : 1 - confidence;
+    rows.push_back(p);
+  };
+  // False positives: confidences 0.9 .. 0.55.
+  add("fp1", 0, 1, 0.90);
+  add("fp2", 0, 1, 0.80);
+  add("fp3", 0, 1, 0.75);
+  add("fp4", 0, 1, 0.60);
+  add("fp5", 0, 1, 0.52);
+  // True positives: two that the legacy heuristic missed, one borderline, several clear.
+  add("tp1", 1, 1, 0.99);
+  add("tp2", 1, 1, 0.98);
+  add("tp3", 1, 1, 0.97);
+  add("tp_legacy_missed", 1, 1, 0.80);
+  add("tp_borderline", 1, 1, 0.71);
+  const std::unordered_map<std::string, int> legacy = {{"tp_legacy_missed", 0}, {"tp1", 1}};
+  const auto picks = select_gallery(rows, legacy, 0.7, 4);
+  std::vector<std::string> fp, tp;
+  for (const auto& p : picks) (p.outcome == Outcome::FalsePositive ? fp : tp).push_back(rows[p.row].product_id);
+  // Three most confident mistakes, then the one closest to the demote line (0.60 is closer to 0.7 than 0.52).
+  CHECK(fp == std::vector<std::string>{"fp1", "fp2", "fp3", "fp4"});
+  CHECK(tp == std::vector<std::string>{"tp_legacy_missed", "tp_borderline", "tp1", "tp2"});
+  for (const auto& p : picks) {
+    const auto& id = rows[p.row].product_id;
+    if (id == "tp2") CHECK(p.why == "clear case");
+    if (id == "tp_legacy_missed") CHECK_THAT(p.why, Catch::Contains("legacy keyword heuristic missed"));
+    if (id == "fp4") CHECK_THAT(p.why, Catch::Contains("borderline call"));
+  }
+}

@@ -40,7 +40,8 @@ struct GalleryPick {
   std::string why;  // one line: why this example is in the gallery
 };
 
-// `legacy_predicted`: the legacy heuristic's verdict by product id (may be empty).
+// `legacy_predicted`: the legacy heuristic's verdict by product id (may be empty). `decision_line`:
+// the demote threshold, against which a spam verdict is borderline.
 inline std::vector<GalleryPick> select_gallery(const std::vector<Prediction>& rows,
                                                const std::unordered_map<std::string, int>& legacy_predicted,
                                                double decision_line, std::size_t per_outcome = 4) {
@@ -57,8 +58,10 @@ inline std::vector<GalleryPick> select_gallery(const std::vector<Prediction>& ro
       if (rows[a].confidence != rows[b].confidence) return rows[a].confidence > rows[b].confidence;
       return tie_break(a, b);
     };
+    // A verdict of spam is borderline near the demote line; a verdict of clean near 0.5 (it nearly flipped).
+    auto line_for = [&](std::size_t i) { return rows[i].predicted ? decision_line : 0.5; };
     auto by_closeness = [&](std::size_t a, std::size_t b) {
-      const double da = std::abs(rows[a].confidence - decision_line), db = std::abs(rows[b].confidence - decision_line);
+      const double da = std::abs(rows[a].confidence - line_for(a)), db = std::abs(rows[b].confidence - line_for(b));
       if (da != db) return da < db;
       return tie_break(a, b);
     };
@@ -83,7 +86,7 @@ inline std::vector<GalleryPick> select_gallery(const std::vector<Prediction>& ro
       for (std::size_t i : members) {
         if (taken[i]) continue;
         std::snprintf(buf, sizeof buf, "borderline call: confidence %.2f, next to the decision line %.2f",
-                      rows[i].confidence, decision_line);
+                      rows[i].confidence, line_for(i));
         take(i, buf);
         break;
       }

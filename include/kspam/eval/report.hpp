@@ -4,6 +4,7 @@
 // from the network) with the summary, plots, policy and calibration, slice and uplift tables, and
 // the curated gallery. It reads only files: metrics.json, predictions_with_decisions.csv,
 // threshold_sweep.csv, and the listings / other models' predictions that metrics.json names.
+#include <algorithm>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -345,50 +346,50 @@ inline ReportSummary write_report(const std::filesystem::path& run_dir, const Re
   h += "<h2>Gallery</h2><p>Chosen for what they teach: the most confident mistakes, borderline calls";
   h += legacy_predicted.empty() ? "" : ", and the legacy heuristic's failures that the model got right";
   h += ".</p>";
-  Outcome current = Outcome::TruePositive;
-  bool open = false;
-  for (const auto& pick : picks) {
-    if (!open || pick.outcome != current) {
-      if (open) h += "</div>";
-      current = pick.outcome;
-      h += std::string("<h3>") + to_string(current) + "s</h3><div class=\"gallery\">";
-      open = true;
+  for (Outcome outcome : {Outcome::TruePositive, Outcome::TrueNegative, Outcome::FalsePositive, Outcome::FalseNegative}) {
+    h += std::string("<h3>") + to_string(outcome) + "s</h3>";
+    if (std::none_of(picks.begin(), picks.end(), [&](const GalleryPick& g) { return g.outcome == outcome; })) {
+      h += std::string("<p class=\"empty\">No ") + to_string(outcome) + "s among the labeled rows.</p>";
+      continue;
     }
-    const auto& p = table.rows[pick.row];
-    const auto* listing = listings.find(p.product_id);
-    h += "<div class=\"item\" data-outcome=\"" + std::string(to_string(pick.outcome)) + "\">";
-    std::optional<fs::path> photo;
-    if (listing) photo = resolve_listing_image(listing->image_url, listings.dir_of(p.product_id), image_cache);
-    if (photo && fs::file_size(*photo) <= options.max_embedded_image_bytes) {
-      const std::string bytes = read_file(*photo);
-      h += "<img alt=\"photo of " + xml_escape(p.product_id) + "\" src=\"data:" + sniff_image_mime(bytes) + ";base64," +
-           base64_encode(bytes) + "\">";
-      ++summary.gallery_images;
-    } else {
-      h += "<div class=\"noimg\">" +
-           std::string(photo ? "photo too large to embed"
-                             : listing && !listing->image_url.empty() ? "photo not available" : "no photo") +
-           "</div>";
+    h += "<div class=\"gallery\">";
+    for (const auto& pick : picks) {
+      if (pick.outcome != outcome) continue;
+      const auto& p = table.rows[pick.row];
+      const auto* listing = listings.find(p.product_id);
+      h += "<div class=\"item\" data-outcome=\"" + std::string(to_string(pick.outcome)) + "\">";
+      std::optional<fs::path> photo;
+      if (listing) photo = resolve_listing_image(listing->image_url, listings.dir_of(p.product_id), image_cache);
+      if (photo && fs::file_size(*photo) <= options.max_embedded_image_bytes) {
+        const std::string bytes = read_file(*photo);
+        h += "<img alt=\"photo of " + xml_escape(p.product_id) + "\" src=\"data:" + sniff_image_mime(bytes) +
+             ";base64," + base64_encode(bytes) + "\">";
+        ++summary.gallery_images;
+      } else {
+        h += "<div class=\"noimg\">" +
+             std::string(photo ? "photo too large to embed"
+                               : listing && !listing->image_url.empty() ? "photo not available" : "no photo") +
+             "</div>";
+      }
+      h += "<div><b>" + xml_escape(p.product_id) + "</b> <span class=\"tag " + to_string(p.decision) + "\">" +
+           to_string(p.decision) + "</span></div>";
+      h += "<div class=\"why\">" + xml_escape(pick.why) + "</div>";
+      std::string desc = listing ? listing->description : std::string("(listing text not available)");
+      if (desc.size() > options.description_chars) {
+        std::size_t cut = options.description_chars;
+        while (cut > 0 && (static_cast<unsigned char>(desc[cut]) & 0xC0) == 0x80) --cut;  // UTF-8 boundary
+        desc = desc.substr(0, cut) + "…";
+      }
+      h += "<div class=\"desc\">" + xml_escape(desc) + "</div>";
+      h += "<div>truth: <b>" + std::string(*p.truth ? "spam" : "clean") + "</b>, predicted: <b>" +
+           (p.predicted ? "spam" : "clean") + "</b>, confidence " + num(p.confidence, 2) + ", P(spam) " +
+           num(p.score, 2) + "</div>";
+      if (!p.reason.empty()) h += "<div>reason: " + xml_escape(p.reason) + "</div>";
+      h += "</div>";
+      ++summary.gallery_items;
     }
-    h += "<div><b>" + xml_escape(p.product_id) + "</b> <span class=\"tag " + to_string(p.decision) + "\">" +
-         to_string(p.decision) + "</span></div>";
-    h += "<div class=\"why\">" + xml_escape(pick.why) + "</div>";
-    std::string desc = listing ? listing->description : std::string("(listing text not available)");
-    if (desc.size() > options.description_chars) {
-      std::size_t cut = options.description_chars;
-      while (cut > 0 && (static_cast<unsigned char>(desc[cut]) & 0xC0) == 0x80) --cut;  // UTF-8 boundary
-      desc = desc.substr(0, cut) + "…";
-    }
-    h += "<div class=\"desc\">" + xml_escape(desc) + "</div>";
-    h += "<div>truth: <b>" + std::string(*p.truth ? "spam" : "clean") + "</b>, predicted: <b>" +
-         (p.predicted ? "spam" : "clean") + "</b>, confidence " + num(p.confidence, 2) + ", P(spam) " +
-         num(p.score, 2) + "</div>";
-    if (!p.reason.empty()) h += "<div>reason: " + xml_escape(p.reason) + "</div>";
     h += "</div>";
-    ++summary.gallery_items;
   }
-  if (open) h += "</div>";
-  if (picks.empty()) h += "<p class=\"empty\">No labeled rows to show.</p>";
 
   h += "<p class=\"sub\">Made by kspam " KSPAM_VERSION_STRING " on " + utc_timestamp() +
        ". Files beside this page: metrics.json, classification_report.json, predictions_with_decisions.csv, "
