@@ -331,3 +331,11 @@ TEST_CASE("URL parsing and redirect resolution", "[image][url]") {
   CHECK(image::resolve_image_source("data:image/png;base64,xx", "/tmp").kind == image::SourceKind::invalid);
   CHECK(image::resolve_image_source("file:///tmp/a%20b.png", "/").local_path == "/tmp/a b.png");
 }
+
+TEST_CASE("download: a host that does not exist fails fast without retries", "[image][download]") {
+  TempDir dir;
+  auto rec = image::fetch_to_cache("https://no-such-host.invalid/a.jpg", dir.path, fast_options());
+  CHECK(rec.outcome == "missing");
+  CHECK(rec.reason == "dns");
+  CHECK(rec.attempts == 1);
+}

@@ -110,13 +110,15 @@ inline void store(const std::filesystem::path& target, const std::string& bytes)
 // Fetches (or finds in the cache) one image; the record says what happened. Never throws for a
 // bad URL or a failed fetch (that is a "missing" record); throws kspam::Error only when the cache
 // directory itself cannot be written.
+// `base_dir` resolves a relative path (defaults to options.base_dir).
 inline DownloadRecord fetch_to_cache(const std::string& image_url, const std::filesystem::path& cache_dir,
-                                     const DownloadOptions& options) {
+                                     const DownloadOptions& options,
+                                     const std::optional<std::filesystem::path>& base_dir = std::nullopt) {
   Stopwatch watch;
   DownloadRecord rec;
   rec.url = image_url;
   rec.outcome = "missing";
-  const auto src = resolve_image_source(image_url, options.base_dir);
+  const auto src = resolve_image_source(image_url, base_dir ? *base_dir : options.base_dir);
   if (src.kind == SourceKind::invalid) {
     rec.reason = reason::invalid_url;
     rec.error = src.problem;
@@ -237,28 +239,49 @@ struct DownloadReport {
   }
 };
 
-// Fetches every distinct non-empty URL of `urls` on options.workers threads.
-inline DownloadReport download_images(const std::vector<std::string>& urls, const std::filesystem::path& cache_dir,
+// One image to fetch: the image_url as written, and the folder a relative path is relative to.
+struct ImageRequest {
+  std::string url;
+  std::filesystem::path base_dir;
+};
+
+// Fetches every distinct non-empty request on options.workers threads.
+inline DownloadReport download_images(const std::vector<ImageRequest>& requests, const std::filesystem::path& cache_dir,
                                       const DownloadOptions& options = {}) {
   Stopwatch watch;
   DownloadReport report;
-  std::vector<std::string> unique;
+  std::vector<const ImageRequest*> unique;
   std::unordered_map<std::string, std::size_t> seen;
-  for (const auto& u : urls)
-    if (!u.empty() && seen.emplace(u, unique.size()).second) unique.push_back(u);
+  for (const auto& r : requests)
+    if (!r.url.empty() && seen.emplace(r.url + '\n' + r.base_dir.string(), unique.size()).second) unique.push_back(&r);
   report.records.resize(unique.size());
   std::optional<Progress> progress;
   if (options.show_progress) progress.emplace(options.progress_label, unique.size(), "urls");
   parallel_for(
       0, unique.size(),
       [&](std::size_t i) {
-        report.records[i] = fetch_to_cache(unique[i], cache_dir, options);
+        try {
+          report.records[i] = fetch_to_cache(unique[i]->url, cache_dir, options, unique[i]->base_dir);
+        } catch (const std::exception& e) {  // the cache folder itself failed: record it, keep going
+          report.records[i].url = unique[i]->url;
+          report.records[i].outcome = "missing";
+          report.records[i].reason = reason::io_error;
+          report.records[i].error = e.what();
+        }
         if (progress) progress->advance();
       },
       std::max(1u, options.workers));
   if (progress) progress->finish();
   report.seconds = watch.seconds();
   return report;
+}
+
+inline DownloadReport download_images(const std::vector<std::string>& urls, const std::filesystem::path& cache_dir,
+                                      const DownloadOptions& options = {}) {
+  std::vector<ImageRequest> requests;
+  requests.reserve(urls.size());
+  for (const auto& u : urls) requests.push_back({u, options.base_dir});
+  return download_images(requests, cache_dir, options);
 }
 
 }  // namespace kspam::image

@@ -17,6 +17,8 @@
 #include <string>
 
 #include <httplib.h>
+#include <netdb.h>
+#include <sys/socket.h>
 
 #include "kspam/image/url.hpp"
 
@@ -34,6 +36,7 @@ struct HttpOptions {
 // Why a fetch failed, as the download log and summary count it.
 namespace reason {
 inline constexpr const char* connection = "connection";
+inline constexpr const char* dns = "dns";
 inline constexpr const char* timeout = "timeout";
 inline constexpr const char* truncated = "truncated";
 inline constexpr const char* tls = "tls";
@@ -80,6 +83,24 @@ inline std::optional<double> parse_retry_after(const std::string& value) {
   return delta > 0 ? delta : 0.0;
 }
 
+// Resolves the host before connecting so that a name that does not exist (NXDOMAIN, e.g. the
+// .invalid TLD) is reported as such and not retried like a flaky connection. Returns 0 when the
+// name resolves (or is an IP literal), else the getaddrinfo error code.
+inline int resolve_host(const std::string& host) {
+  std::string name = host;
+  if (name.size() >= 2 && name.front() == '[' && name.back() == ']') return 0;  // IPv6 literal
+  // RFC 6761 §6.4: names under .invalid never resolve; answer at once instead of asking a resolver
+  // (which, offline, can take seconds to say so).
+  if (name == "invalid" || (name.size() > 8 && name.ends_with(".invalid"))) return EAI_NONAME;
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* result = nullptr;
+  const int rc = ::getaddrinfo(name.c_str(), nullptr, &hints, &result);
+  if (result) ::freeaddrinfo(result);
+  return rc;
+}
+
 inline bool is_redirect(int status) {
   return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
 }
@@ -92,6 +113,12 @@ inline FetchResult http_get_image(const Url& start, const HttpOptions& options) 
   std::set<std::string> visited{url.str()};
   for (int hop = 0;; ++hop) {
     out.final_url = url.str();
+    if (const int rc = detail::resolve_host(url.host); rc != 0) {
+      out.reason = reason::dns;
+      out.error = "cannot resolve host '" + url.host + "': " + ::gai_strerror(rc);
+      out.retryable = rc == EAI_AGAIN;  // a temporary resolver failure may pass; NXDOMAIN will not
+      return out;
+    }
     httplib::Client client(url.origin());
     detail::set_timeout(options.connect_timeout_s, [&](time_t s, time_t us) { client.set_connection_timeout(s, us); });
     detail::set_timeout(options.read_timeout_s, [&](time_t s, time_t us) { client.set_read_timeout(s, us); });
