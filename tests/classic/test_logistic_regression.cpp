@@ -94,9 +94,17 @@ TEST_CASE("logistic: sample weights and C=0.1 match sklearn", "[classic][logisti
   check_against("logistic_weighted_c0.1.json");
 }
 
-TEST_CASE("logistic: one thread and many threads agree", "[classic][logistic]") {
+TEST_CASE("logistic: one thread and many threads give the same bits", "[classic][logistic]") {
   check_against("logistic_default.json", 1);
   check_against("logistic_default.json", 5);
+  const auto corpus = test::load_corpus("debian_docs.tsv");
+  TfidfVectorizer vectorizer;
+  const SparseMatrix X = vectorizer.fit_transform(corpus.fit_docs);
+  LogisticRegression one(LogisticOptions{.threads = 1}), many(LogisticOptions{.threads = 6});
+  one.fit(X, corpus.fit_labels);
+  many.fit(X, corpus.fit_labels);
+  CHECK(one.intercept() == many.intercept());
+  CHECK((one.coef().array() == many.coef().array()).all());
 }
 
 TEST_CASE("logistic: single-class training data is a clear error", "[classic][logistic]") {

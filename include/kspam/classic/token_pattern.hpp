@@ -58,14 +58,31 @@ void for_each_token(std::string_view text, OnToken&& on_token) {
   while (i < n) {
     const auto byte = static_cast<unsigned char>(text[i]);
     if (byte < 0x80) {
-      ++i;
-      if (detail::kAscii.word[byte]) {
-        token += Lowercase ? detail::kAscii.lower[byte] : static_cast<char>(byte);
-        ++run_length;
-      } else {
-        flush();
+      if (!detail::kAscii.word[byte]) {
+        // A stretch of ASCII separators: ends the current run; only Final_Sigma's state cares.
+        if (run_length) flush();
+        unsigned char b = byte;
+        do {
+          if (!detail::kAscii.ignorable[b]) preceded_by_cased = detail::kAscii.cased[b];
+          ++i;
+        } while (i < n && (b = static_cast<unsigned char>(text[i])) < 0x80 && !detail::kAscii.word[b]);
+        continue;
       }
-      if (!detail::kAscii.ignorable[byte]) preceded_by_cased = detail::kAscii.cased[byte];
+      // A stretch of ASCII word characters, lowercased in bulk. It may continue with non-ASCII
+      // word characters, so the run is not flushed here.
+      std::size_t j = i + 1;
+      while (j < n && static_cast<unsigned char>(text[j]) < 0x80 && detail::kAscii.word[static_cast<unsigned char>(text[j])]) ++j;
+      const std::size_t old = token.size();
+      token.resize(old + (j - i));
+      char* dst = token.data() + old;
+      for (std::size_t k = i; k < j; ++k) {
+        const auto b = static_cast<unsigned char>(text[k]);
+        dst[k - i] = Lowercase ? detail::kAscii.lower[b] : static_cast<char>(b);
+      }
+      run_length += j - i;
+      // ASCII word characters are never case-ignorable: the last one decides.
+      preceded_by_cased = detail::kAscii.cased[static_cast<unsigned char>(text[j - 1])];
+      i = j;
       continue;
     }
     const char32_t c = decode_utf8(text, i);
