@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <map>
+#include <memory>
 #include <string>
 
 #include "kspam/core/atomic_file.hpp"
@@ -112,4 +113,33 @@ TEST_CASE("Qwen3-VL matches transformers: batch of two prompts of different leng
 
 TEST_CASE("Qwen3-VL matches transformers: bf16 checkpoint, deepstack [1,3], stop token reached", "[model][parity]") {
   check_case("m3_image", "m3");
+}
+
+namespace {
+// A projection type other than nn::Linear, as a LoRA wrapper would be: counts its calls.
+struct CountingLinear {
+  nn::Linear<Cpu> base;
+  std::shared_ptr<long> calls;
+  Matrix forward(const Matrix& x) const {
+    ++*calls;
+    return base.forward(x);
+  }
+};
+}  // namespace
+
+TEST_CASE("decoder projections can be replaced by another linear type", "[model]") {
+  const auto& m = cached_model("m1");
+  auto calls = std::make_shared<long>(0);
+  std::vector<std::string> names;
+  const auto wrapped = m.with_projections<CountingLinear>([&](const nn::Linear<Cpu>& l, const std::string& name) {
+    names.push_back(name);
+    return CountingLinear{l, calls};
+  });
+  CHECK(names.size() == 7 * 2);
+  CHECK(names.front() == "layers.0.self_attn.q_proj");
+  const tensor::SafetensorsFile f(model_fixtures() / "case_m1_image.safetensors");
+  const auto rows = fixture_rows(f, m.config().image_token_id);
+  const Matrix a = m.forward(rows[0].prompt), b = wrapped.forward(rows[0].prompt);
+  CHECK((a - b).cwiseAbs().maxCoeff() == 0.0f);
+  CHECK(*calls == 7 * 2);
 }

@@ -56,6 +56,16 @@ class Qwen3VLModel {
     return m;
   }
 
+  // The model with its decoder projections rebuilt (see TextDecoder::with_projections): e.g. LoRA.
+  template <typename NewProj, typename Make>
+  Qwen3VLModel<B, NewProj> with_projections(Make&& make) const {
+    Qwen3VLModel<B, NewProj> m;
+    m.config_ = config_;
+    m.vision_ = vision_;
+    m.text_ = text_.template with_projections<NewProj>(std::forward<Make>(make));
+    return m;
+  }
+
   const Qwen3VLConfig& config() const { return config_; }
   const VisionTower<B>& vision() const { return vision_; }
   TextDecoder<B, Proj>& text() { return text_; }
@@ -99,6 +109,9 @@ class Qwen3VLModel {
   }
 
  private:
+  template <nn::Backend, typename>
+  friend class Qwen3VLModel;
+
   Qwen3VLConfig config_;
   VisionTower<B> vision_;
   TextDecoder<B, Proj> text_;

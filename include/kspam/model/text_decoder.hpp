@@ -84,6 +84,35 @@ class TextDecoder {
   }
 
   const Qwen3VLTextConfig& config() const { return c_; }
+
+  // The same decoder with every per-layer projection rebuilt by `make(old_projection, name)` (name as in
+  // the checkpoint, e.g. "layers.3.self_attn.q_proj"): how a LoRA or quantized linear is put in place.
+  template <typename NewProj, typename Make>
+  TextDecoder<B, NewProj> with_projections(Make&& make) const {
+    TextDecoder<B, NewProj> t;
+    t.c_ = c_;
+    t.embed_ = embed_;
+    t.norm_ = norm_;
+    t.lm_head_ = lm_head_;
+    t.tied_ = tied_;
+    t.inv_freq_ = inv_freq_;
+    t.axis_ = axis_;
+    for (std::size_t i = 0; i < layers_.size(); ++i) {
+      const Layer& l = layers_[i];
+      const std::string p = "layers." + std::to_string(i) + ".";
+      typename TextDecoder<B, NewProj>::Layer n{l.input_norm, l.post_norm, l.q_norm, l.k_norm,
+                                                make(l.q_proj, p + "self_attn.q_proj"),
+                                                make(l.k_proj, p + "self_attn.k_proj"),
+                                                make(l.v_proj, p + "self_attn.v_proj"),
+                                                make(l.o_proj, p + "self_attn.o_proj"),
+                                                make(l.gate_proj, p + "mlp.gate_proj"),
+                                                make(l.up_proj, p + "mlp.up_proj"),
+                                                make(l.down_proj, p + "mlp.down_proj")};
+      t.layers_.push_back(std::move(n));
+    }
+    return t;
+  }
+
   std::vector<Layer>& layers() { return layers_; }
   const std::vector<Layer>& layers() const { return layers_; }
   KVCache<B> make_cache() const { return KVCache<B>(c_.num_hidden_layers, c_.num_key_value_heads * c_.head_dim); }
@@ -148,6 +177,9 @@ class TextDecoder {
   Matrix logits(const Matrix& hidden) const { return B::matmul_nt(hidden, tied_ ? embed_ : lm_head_); }
 
  private:
+  template <nn::Backend, typename>
+  friend class TextDecoder;
+
   static void inv_freq_init(TextDecoder& t) {
     const long half = t.c_.head_dim / 2;
     t.inv_freq_.resize(static_cast<std::size_t>(half));
