@@ -113,8 +113,13 @@ TEST_CASE("prompt: image first, the missing-image rule, and a target the verdict
   REQUIRE(without[1].content.size() == 1);
   CHECK(without[1].content[0].text.find("image is unavailable") != std::string::npos);
 
-  CHECK(assistant_target(true) ==
-        R"({"is_spam":true,"confidence":1.0,"reason":"Description lists brands or search terms unrelated to the item."})");
+  CHECK(assistant_target_for(false, 1.0, "Blue sweater") ==
+        R"({"is_spam":false,"confidence":1.0,"reason":"Description matches the item; no unrelated keywords."})");
+  CHECK(spam_reason("Red bag Gucci #bargain #fashion #nike Message on Insta @plug for wholesale") ==
+        "Spam cues: off-platform contact, hashtag wall.");
+  CHECK(spam_reason("dress dress dress dress sale") == "Spam cues: repeated keywords.");
+  CHECK(spam_reason("Trainers Supreme / Chanel / Dior") == "Spam cues: brand list.");
+  CHECK(spam_reason("Red T-shirt. Good used condition.") == kGenericSpamReason);
   CHECK(format_confidence(0.666) == "0.67");
   CHECK(format_confidence(0.5) == "0.5");
   CHECK(format_confidence(0.0) == "0.0");
@@ -129,7 +134,7 @@ TEST_CASE("sft truncation shortens only the description", "[chat][sft]") {
   const Tokenizer& tok = qwen3();
   std::string description;
   for (int i = 0; i < 400; ++i) description += "Nike Adidas Gucci Prada Balenciaga Chanel \u00e9t\u00e9 ";
-  const std::string answer = assistant_target(true);
+  const std::string answer = assistant_target_for(true, 1.0, description);
   FitOptions options;
   options.max_seq_len = 512;
   const auto fitted = fit_listing_example(tok, description, "img.png", {1, 16, 16}, answer, options);

@@ -5,7 +5,7 @@
 #include <filesystem>
 
 #include "kspam/core/atomic_file.hpp"
-#include "kspam/text/verdict.hpp"
+#include "kspam/text/verdict_log.hpp"
 
 using namespace kspam::text;
 

@@ -5,6 +5,7 @@
 //              without a photo the question says the image is unavailable, so the model judges
 //              the text alone (the same wording at inference);
 //   assistant  minified JSON {"is_spam":..,"confidence":..,"reason":".."} for labeled rows.
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdint>
@@ -58,8 +59,46 @@ inline std::string format_confidence(double confidence) {
   return out;
 }
 
-inline constexpr const char* kSpamReason = "Description lists brands or search terms unrelated to the item.";
-inline constexpr const char* kCleanReason = "Description matches the item without unrelated keywords.";
+inline constexpr const char* kCleanReason = "Description matches the item; no unrelated keywords.";
+inline constexpr const char* kGenericSpamReason = "Text or photo misrepresents the item to attract searches.";
+
+// A short reason for a spam label, from visible cues in the description (the labels say only
+// spam or not): off-platform contact, hashtag wall, repeated keywords, a slash-separated brand
+// list. Without a cue (e.g. a photo that contradicts the text) the reason stays generic.
+inline std::string spam_reason(const std::string& description) {
+  std::string lower;
+  lower.reserve(description.size());
+  for (char c : description) lower += (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+  auto has = [&](const char* cue) { return lower.find(cue) != std::string::npos; };
+  std::vector<std::string> cues;
+  if (has("whatsapp") || has("telegram") || has("wechat") || has("insta") || has("dm me") || has("message on") ||
+      has("www.") || has("http") || has("call me") || has("text me") || has("email"))
+    cues.emplace_back("off-platform contact");
+  std::size_t hashtags = 0;
+  for (std::size_t i = 0; i + 1 < lower.size(); ++i)
+    hashtags += lower[i] == '#' && ((lower[i + 1] >= 'a' && lower[i + 1] <= 'z') || (lower[i + 1] & 0x80));
+  if (hashtags >= 3) cues.emplace_back("hashtag wall");
+  // A word of 3+ letters four or more times.
+  std::vector<std::pair<std::string, int>> counts;
+  for (std::size_t i = 0; i < lower.size();) {
+    std::size_t j = i;
+    while (j < lower.size() && lower[j] >= 'a' && lower[j] <= 'z') ++j;
+    if (j - i >= 3) {
+      const std::string word = lower.substr(i, j - i);
+      auto it = std::find_if(counts.begin(), counts.end(), [&](const auto& c) { return c.first == word; });
+      if (it == counts.end()) counts.emplace_back(word, 1);
+      else ++it->second;
+    }
+    i = j == i ? i + 1 : j;
+  }
+  if (std::any_of(counts.begin(), counts.end(), [](const auto& c) { return c.second >= 4; }))
+    cues.emplace_back("repeated keywords");
+  if (std::count(lower.begin(), lower.end(), '/') >= 2) cues.emplace_back("brand list");
+  if (cues.empty()) return kGenericSpamReason;
+  std::string out = "Spam cues: ";
+  for (std::size_t k = 0; k < cues.size() && k < 3; ++k) out += (k ? ", " : "") + cues[k];
+  return out + ".";
+}
 
 // The assistant's target text: minified JSON, keys in the order the system prompt gives.
 inline std::string assistant_target(bool is_spam, double confidence, const std::string& reason) {
@@ -71,8 +110,9 @@ inline std::string assistant_target(bool is_spam, double confidence, const std::
   return out;
 }
 
-inline std::string assistant_target(bool is_spam, double confidence = 1.0) {
-  return assistant_target(is_spam, confidence, is_spam ? kSpamReason : kCleanReason);
+// The target for a labeled listing.
+inline std::string assistant_target_for(bool is_spam, double confidence, const std::string& description) {
+  return assistant_target(is_spam, confidence, is_spam ? spam_reason(description) : std::string(kCleanReason));
 }
 
 }  // namespace kspam::text

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -33,6 +34,20 @@ namespace kspam::text {
 // The pre-tokenizer pattern of Qwen2/Qwen2.5/Qwen3; the only one this implementation reproduces.
 inline constexpr std::string_view kQwenSplitPattern =
     R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+
+// Where scripts/setup.d/tokenizer.sh installs the Qwen3 tokenizer:
+// ${KSPAM_CACHE_DIR:-$HOME/.cache/kspam}/qwen3/tokenizer.json.
+inline std::filesystem::path default_tokenizer_path() {
+  std::filesystem::path cache;
+  if (const char* dir = std::getenv("KSPAM_CACHE_DIR"); dir && *dir) cache = dir;
+  else if (const char* home = std::getenv("HOME"); home && *home) cache = std::filesystem::path(home) / ".cache" / "kspam";
+  else cache = ".kspam-cache";
+  return cache / "qwen3" / "tokenizer.json";
+}
+
+// Loads `path`, or the default location when empty, with a helpful error when it is absent.
+class Tokenizer;
+Tokenizer load_tokenizer(const std::filesystem::path& path = {});
 
 struct AddedToken {
   TokenId id = 0;
@@ -308,5 +323,14 @@ class Tokenizer {
   std::vector<std::int64_t> added_index_;
   std::uint64_t serial_ = next_serial();
 };
+
+inline Tokenizer load_tokenizer(const std::filesystem::path& path) {
+  const auto p = path.empty() ? default_tokenizer_path() : path;
+  if (!std::filesystem::exists(p))
+    throw InputError(p.string(), path.empty() ? "the Qwen3 tokenizer is not installed: run scripts/setup.sh, or pass "
+                                                "--tokenizer with a checkpoint's tokenizer.json"
+                                              : "no such tokenizer file");
+  return Tokenizer::from_file(p);
+}
 
 }  // namespace kspam::text
