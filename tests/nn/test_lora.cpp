@@ -211,6 +211,8 @@ TEST_CASE("PEFT adapters load here, and ours use PEFT's names and config", "[lor
     CHECK(b.modules.at(path).B == m.B);
   }
   std::filesystem::remove_all(dir);
+  // A copy for the Python side: tests/reference/make_lora_load_check.py loads it with PEFT on the GPU machine.
+  save_peft_adapter(std::filesystem::path(KSPAM_BINARY_DIR) / "kspam_saved_peft_adapter", a);
 }
 
 TEST_CASE("LoRA rejects bad configs and adapters with clear errors", "[lora]") {

@@ -1,0 +1,201 @@
+#pragma once
+// LoRA on the GPU: y = base(x) + s * dropout(x) A^T B^T and its backward, with the low-rank products
+// folded into the base GEMMs wherever the algebra allows, so the big GEMMs simply get r more rows or
+// columns of K instead of the low-rank terms costing extra passes over the activations.
+//
+// The layer keeps one bf16 matrix P = [[W, s*B], [A, 0]] of shape [out + r, in + r] (row stride in + r).
+// Activations carry r spare columns: xcat = [x | u] ([M, in + r]) and dycat = [dy | du] ([M, out + r]).
+//   forward:  u = h A^T                          (GEMM, into xcat's spare columns; h = dropout(x) or x)
+//             y = [x | u] P[:out, :]^T = x W^T + s u B^T        (GEMM, K = in + r)
+//   backward: du = dy (s B)                      (GEMM, into dycat's spare columns)
+//             dx = [dy | du] P[:, :in] = dy W + du A           (GEMM, K = out + r; no dropout)
+//             dx = dy W, then dx += (du A) * mask              (GEMM + one fused kernel; with dropout)
+//             dA += du^T h,  dB += s dy^T u      (two skinny GEMMs, fp32 gradients)
+// h = dropout(x) uses nn::dropout_multiplier, the same rule as the CPU LoraLinear, so both backends draw
+// the same mask from the same seed. bf16 operands, fp32 accumulation; the CPU reference
+// (nn/lora_linear.hpp) is fp32, and tests/gpu/test_nf4_lora.cu compares them on random inputs.
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "kspam/cuda/device_memory.cuh"
+#include "kspam/cuda/nf4_quantize.cuh"
+#include "kspam/nn/lora_dropout.hpp"
+#include "kspam/tensor/half.hpp"
+
+namespace kspam::cuda {
+
+namespace kernels {
+
+// h[i, j] = x[i, j] * multiplier(seed, i * cols + j): the mask index is the element's index in a dense
+// [M, in] matrix, as on the CPU.
+__global__ void lora_dropout(const __nv_bfloat16* __restrict__ x, int ldx, __nv_bfloat16* __restrict__ h, int M, int cols,
+                             std::uint64_t seed, std::uint64_t threshold, float keep_scale) {
+  const std::int64_t total = static_cast<std::int64_t>(M) * cols;
+  for (std::int64_t e = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; e < total;
+       e += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
+    const std::int64_t i = e / cols, j = e - i * cols;
+    const float m = nn::dropout_multiplier(seed, static_cast<std::uint64_t>(e), threshold, keep_scale);
+    h[e] = __float2bfloat16_rn(__bfloat162float(x[i * ldx + j]) * m);
+  }
+}
+
+// dx[i, j] += mask(i, j) * sum_k du[i, k] A[k, j]: the dropout-masked low-rank part of dx in one pass over
+// dx (each thread: 8 consecutive columns of one row), never materialising du A.
+__global__ void lora_masked_lowrank_add(const __nv_bfloat16* __restrict__ du, int lddu, const __nv_bfloat16* __restrict__ A, int lda,
+                                        __nv_bfloat16* __restrict__ dx, int lddx, int M, int cols, int r, std::uint64_t seed,
+                                        std::uint64_t threshold, float keep_scale) {
+  const int groups = cols / 8;
+  const std::int64_t total = static_cast<std::int64_t>(M) * groups;
+  for (std::int64_t g = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; g < total;
+       g += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
+    const int i = static_cast<int>(g / groups);
+    const int j0 = static_cast<int>(g - static_cast<std::int64_t>(i) * groups) * 8;
+    float acc[8] = {};
+    for (int k = 0; k < r; ++k) {
+      const float d = __bfloat162float(du[static_cast<std::int64_t>(i) * lddu + k]);
+      const uint4 av = __ldg(reinterpret_cast<const uint4*>(A + static_cast<std::int64_t>(k) * lda + j0));
+      const __nv_bfloat162* a2 = reinterpret_cast<const __nv_bfloat162*>(&av);
+#pragma unroll
+      for (int t = 0; t < 4; ++t) {
+        const float2 f = __bfloat1622float2(a2[t]);
+        acc[2 * t] = fmaf(d, f.x, acc[2 * t]);
+        acc[2 * t + 1] = fmaf(d, f.y, acc[2 * t + 1]);
+      }
+    }
+    __nv_bfloat16* out = dx + static_cast<std::int64_t>(i) * lddx + j0;
+    uint4 ov = *reinterpret_cast<const uint4*>(out);
+    __nv_bfloat16* o = reinterpret_cast<__nv_bfloat16*>(&ov);
+    const std::uint64_t e0 = static_cast<std::uint64_t>(i) * static_cast<std::uint64_t>(cols) + static_cast<std::uint64_t>(j0);
+#pragma unroll
+    for (int t = 0; t < 8; ++t) {
+      const float m = nn::dropout_multiplier(seed, e0 + static_cast<std::uint64_t>(t), threshold, keep_scale);
+      o[t] = __float2bfloat16_rn(__bfloat162float(o[t]) + acc[t] * m);
+    }
+    *reinterpret_cast<uint4*>(out) = ov;
+  }
+}
+
+// Wcat[:, in + k] = s * B[:, k]
+__global__ void lora_scaled_b(const float* __restrict__ B, int out, int r, float s, __nv_bfloat16* __restrict__ wcat, int in) {
+  const int e = blockIdx.x * blockDim.x + threadIdx.x;
+  if (e < out * r) {
+    const int o = e / r, k = e - o * r;
+    wcat[static_cast<std::int64_t>(o) * (in + r) + in + k] = __float2bfloat16_rn(s * B[e]);
+  }
+}
+
+}  // namespace kernels
+
+inline unsigned elementwise_blocks(std::int64_t n) {
+  return static_cast<unsigned>(std::max<std::int64_t>(1, std::min<std::int64_t>((n + 255) / 256, 132 * 8)));
+}
+
+class LoraCudaLayer {
+ public:
+  LoraCudaLayer(int in, int out, int r, double alpha, double dropout)
+      : in_(in), out_(out), r_(r), scale_(static_cast<float>(alpha / r)), dropout_(dropout),
+        p_(static_cast<std::size_t>(out + r) * (in + r)), b_(static_cast<std::size_t>(out) * r),
+        da_(static_cast<std::size_t>(r) * in), db_(static_cast<std::size_t>(out) * r) {
+    if (r <= 0 || in <= 0 || out <= 0) throw Error("LoraCudaLayer: sizes must be positive");
+    if (in % 8 != 0 || r % 8 != 0 || out % 8 != 0) throw Error("LoraCudaLayer: in, out and r must be multiples of 8 (16-byte bf16 rows)");
+    p_.zero();
+    zero_grad();
+  }
+
+  int in() const { return in_; }
+  int out() const { return out_; }
+  int r() const { return r_; }
+  int ldx() const { return in_ + r_; }   // row stride of xcat (and of P)
+  int ldy() const { return out_ + r_; }  // row stride of dycat
+  float scale() const { return scale_; }
+
+  // The frozen base: dense bf16 W [out, in] (device) or an NF4 weight dequantized straight into P.
+  void set_base_dense(const __nv_bfloat16* w) {
+    KSPAM_CUDA_CHECK(cudaMemcpy2D(p_.data(), sizeof(__nv_bfloat16) * ldx(), w, sizeof(__nv_bfloat16) * in_,
+                                  sizeof(__nv_bfloat16) * in_, out_, cudaMemcpyDeviceToDevice));
+  }
+  void set_base_nf4(const Nf4View& w, cudaStream_t stream = nullptr) { nf4_dequantize(w, p_.data(), ldx(), stream); }
+
+  // A [r, in] and B [out, r] as fp32 on the host: A goes to P's bottom rows in bf16, s*B to P's right columns.
+  void set_adapter(std::span<const float> A, std::span<const float> B) {
+    if (A.size() != static_cast<std::size_t>(r_) * in_ || B.size() != static_cast<std::size_t>(out_) * r_) throw Error("LoraCudaLayer::set_adapter: wrong sizes");
+    std::vector<std::uint16_t> a(A.size());
+    for (std::size_t i = 0; i < A.size(); ++i) a[i] = tensor::f32_to_bf16(A[i]);
+    KSPAM_CUDA_CHECK(cudaMemcpy2D(a_ptr(), sizeof(__nv_bfloat16) * ldx(), a.data(), sizeof(std::uint16_t) * in_,
+                                  sizeof(std::uint16_t) * in_, r_, cudaMemcpyHostToDevice));
+    b_.upload(B);
+    refresh_scaled_b();
+  }
+  // After an optimizer step updates B (fp32, on the device).
+  void refresh_scaled_b(cudaStream_t stream = nullptr) {
+    kernels::lora_scaled_b<<<(out_ * r_ + 255) / 256, 256, 0, stream>>>(b_.data(), out_, r_, scale_, p_.data(), in_);
+    KSPAM_CUDA_LAUNCH_CHECK();
+  }
+  void zero_grad() {
+    da_.zero();
+    db_.zero();
+  }
+  const DeviceBuffer<float>& grad_A() const { return da_; }
+  const DeviceBuffer<float>& grad_B() const { return db_; }
+
+  // xcat [M, in + r]: x in the first in columns; u is written into the rest. y: [M, out].
+  // With dropout in training, h ([M, in] scratch, kept for backward) receives dropout(x).
+  void forward(cublasHandle_t hd, __nv_bfloat16* xcat, int M, __nv_bfloat16* y, bool training, std::uint64_t seed,
+               __nv_bfloat16* h = nullptr, cudaStream_t stream = nullptr) {
+    KSPAM_CUBLAS_CHECK(cublasSetStream(hd, stream));
+    const __nv_bfloat16* hsrc = xcat;
+    int ldh = ldx();
+    if (dropping(training)) {
+      if (h == nullptr) throw Error("LoraCudaLayer::forward: dropout needs an h buffer");
+      kernels::lora_dropout<<<elementwise_blocks(static_cast<std::int64_t>(M) * in_), 256, 0, stream>>>(
+          xcat, ldx(), h, M, in_, seed, nn::dropout_threshold(dropout_), keep_scale());
+      KSPAM_CUDA_LAUNCH_CHECK();
+      hsrc = h;
+      ldh = in_;
+    }
+    gemm_bf16_rm(hd, false, true, M, r_, in_, 1.0f, hsrc, ldh, a_ptr(), ldx(), 0.0f, xcat + in_, CUDA_R_16BF, ldx());
+    gemm_bf16_rm(hd, false, true, M, out_, ldx(), 1.0f, xcat, ldx(), p_.data(), ldx(), 0.0f, y, CUDA_R_16BF, out_);
+  }
+
+  // dycat [M, out + r]: dy in the first out columns; du is written into the rest. xcat / h as left by forward.
+  // dx [M, in] with row stride lddx receives dL/dx. Gradients of A and B accumulate (fp32).
+  void backward(cublasHandle_t hd, __nv_bfloat16* dycat, const __nv_bfloat16* xcat, int M, __nv_bfloat16* dx, int lddx,
+                bool training, std::uint64_t seed, const __nv_bfloat16* h = nullptr, cudaStream_t stream = nullptr) {
+    KSPAM_CUBLAS_CHECK(cublasSetStream(hd, stream));
+    const bool drop = dropping(training);
+    __nv_bfloat16* du = dycat + out_;
+    // du = dy (s B): s*B is P[:out, in:]
+    gemm_bf16_rm(hd, false, false, M, r_, out_, 1.0f, dycat, ldy(), p_.data() + in_, ldx(), 0.0f, du, CUDA_R_16BF, ldy());
+    if (!drop) {
+      // dx = [dy | du] [W ; A]: P's first in columns, all out + r rows.
+      gemm_bf16_rm(hd, false, false, M, in_, out_ + r_, 1.0f, dycat, ldy(), p_.data(), ldx(), 0.0f, dx, CUDA_R_16BF, lddx);
+    } else {
+      gemm_bf16_rm(hd, false, false, M, in_, out_, 1.0f, dycat, ldy(), p_.data(), ldx(), 0.0f, dx, CUDA_R_16BF, lddx);
+      kernels::lora_masked_lowrank_add<<<elementwise_blocks(static_cast<std::int64_t>(M) * in_ / 8), 256, 0, stream>>>(
+          du, ldy(), a_ptr(), ldx(), dx, lddx, M, in_, r_, seed, nn::dropout_threshold(dropout_), keep_scale());
+      KSPAM_CUDA_LAUNCH_CHECK();
+      if (h == nullptr) throw Error("LoraCudaLayer::backward: dropout needs the h buffer from forward");
+    }
+    const __nv_bfloat16* hsrc = drop ? h : xcat;
+    const int ldh = drop ? in_ : ldx();
+    // dA += du^T h  ([r, M] x [M, in])
+    gemm_bf16_rm(hd, true, false, r_, in_, M, 1.0f, du, ldy(), hsrc, ldh, 1.0f, da_.data(), CUDA_R_32F, in_);
+    // dB += s dy^T u  ([out, M] x [M, r])
+    gemm_bf16_rm(hd, true, false, out_, r_, M, scale_, dycat, ldy(), xcat + in_, ldx(), 1.0f, db_.data(), CUDA_R_32F, r_);
+  }
+
+ private:
+  bool dropping(bool training) const { return training && dropout_ > 0.0; }
+  float keep_scale() const { return static_cast<float>(1.0 / (1.0 - dropout_)); }
+  __nv_bfloat16* a_ptr() { return p_.data() + static_cast<std::size_t>(out_) * ldx(); }
+
+  int in_, out_, r_;
+  float scale_;
+  double dropout_;
+  DeviceBuffer<__nv_bfloat16> p_;  // [[W, s*B], [A, 0]]
+  DeviceBuffer<float> b_;
+  DeviceBuffer<float> da_, db_;
+};
+
+}  // namespace kspam::cuda

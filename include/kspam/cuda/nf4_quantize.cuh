@@ -1,0 +1,98 @@
+#pragma once
+// NF4 quantization and dequantization kernels. Quantization produces the codes and fp32 absmax per block
+// exactly as the host quantizer does (same max, same reciprocal-multiply, same thresholds: bit-identical
+// codes); double quantization of the absmax values then runs on the host (one float per 64 weights), so
+// both paths share one definition of the mean offset. Dequantization writes bf16 = round(code * scale),
+// bitsandbytes' dequantize_4bit, optionally into a wider row (ld_out > cols) for fused layouts.
+#include <cstdint>
+
+#include "kspam/cuda/device_memory.cuh"
+#include "kspam/cuda/nf4_weight.cuh"
+#include "kspam/quant/nf4_codebook.hpp"
+
+namespace kspam::cuda {
+
+namespace kernels {
+
+// One thread block per quantization block: max |x| by warp shuffles, then codes for pairs of elements.
+__global__ void nf4_quantize_bf16(const __nv_bfloat16* __restrict__ x, std::int64_t n, int blocksize,
+                                  std::uint8_t* __restrict__ packed, float* __restrict__ absmax) {
+  const std::int64_t b = blockIdx.x;
+  const std::int64_t begin = b * blocksize;
+  const std::int64_t end = min(n, begin + blocksize);
+  float m = 0.0f;
+  for (std::int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) m = fmaxf(m, fabsf(__bfloat162float(x[i])));
+  for (int o = 16; o > 0; o >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
+  __shared__ float warp_max[32];
+  if ((threadIdx.x & 31) == 0) warp_max[threadIdx.x >> 5] = m;
+  __syncthreads();
+  if (threadIdx.x < 32) {
+    m = threadIdx.x < (blockDim.x + 31) / 32 ? warp_max[threadIdx.x] : 0.0f;
+    for (int o = 16; o > 0; o >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
+    if (threadIdx.x == 0) warp_max[0] = m;
+  }
+  __syncthreads();
+  m = warp_max[0];
+  if (threadIdx.x == 0) absmax[b] = m;
+  const float inv = __frcp_rn(m);  // 1.0f / m, correctly rounded, as on the host
+  // blocksize is even (a power of two >= 32), so pairs never straddle blocks.
+  for (std::int64_t i = begin + 2 * threadIdx.x; i < end; i += 2 * blockDim.x) {
+    const std::uint8_t hi = quant::nf4_code(__fmul_rn(__bfloat162float(x[i]), inv));
+    const std::uint8_t lo = i + 1 < n ? quant::nf4_code(__fmul_rn(__bfloat162float(x[i + 1]), inv)) : 0;
+    packed[i / 2] = quant::nf4_pack(hi, lo);
+  }
+}
+
+// Each thread expands 8 codes (4 packed bytes) into 8 bf16 values. Requires cols % 8 == 0.
+__global__ void nf4_dequantize_bf16(Nf4View w, __nv_bfloat16* __restrict__ out, std::int64_t ld_out) {
+  __shared__ float nested_map[256];
+  __shared__ float lut[16];
+  for (int i = threadIdx.x; i < 256; i += blockDim.x) nested_map[i] = w.double_quant ? w.nested_map[i] : 0.0f;
+  if (threadIdx.x < 16) lut[threadIdx.x] = w.quant_map[threadIdx.x];
+  __syncthreads();
+  const std::int64_t groups_per_row = w.cols / 8;
+  const std::int64_t total = w.rows * groups_per_row;
+  for (std::int64_t g = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; g < total;
+       g += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
+    // 32-bit division when it fits (every real weight): 64-bit division costs ~100 instructions on a GPU.
+    const std::int64_t row = total <= 0xffffffffLL ? static_cast<std::uint32_t>(g) / static_cast<std::uint32_t>(groups_per_row)
+                                                   : g / groups_per_row;
+    const std::int64_t col = (g - row * groups_per_row) * 8;
+    const std::int64_t i = row * w.cols + col;  // flat element index (even, and 8 | i)
+    const std::uint32_t bytes = *reinterpret_cast<const std::uint32_t*>(w.packed + i / 2);
+    const float scale = nf4_block_scale(w, i >> w.blocksize_shift, nested_map);
+    __align__(16) __nv_bfloat16 v[8];
+#pragma unroll
+    for (int k = 0; k < 4; ++k) {
+      const std::uint8_t byte = static_cast<std::uint8_t>(bytes >> (8 * k));
+      v[2 * k] = __float2bfloat16_rn(__fmul_rn(lut[byte >> 4], scale));
+      v[2 * k + 1] = __float2bfloat16_rn(__fmul_rn(lut[byte & 15], scale));
+    }
+    *reinterpret_cast<uint4*>(out + row * ld_out + col) = *reinterpret_cast<const uint4*>(v);
+  }
+}
+
+}  // namespace kernels
+
+// Codes and fp32 absmax for a bf16 tensor already on the device.
+inline void nf4_quantize(const __nv_bfloat16* x, std::int64_t n, int blocksize, std::uint8_t* packed, float* absmax,
+                         cudaStream_t stream = nullptr) {
+  const std::int64_t blocks = (n + blocksize - 1) / blocksize;
+  if (blocks == 0) return;
+  const int threads = blocksize >= 256 ? 128 : 32;
+  kernels::nf4_quantize_bf16<<<static_cast<unsigned>(blocks), threads, 0, stream>>>(x, n, blocksize, packed, absmax);
+  KSPAM_CUDA_LAUNCH_CHECK();
+}
+
+// bf16 [rows, cols] into out with row stride ld_out (>= cols, multiple of 8).
+inline void nf4_dequantize(const Nf4View& w, __nv_bfloat16* out, std::int64_t ld_out, cudaStream_t stream = nullptr) {
+  if (w.cols % 8 != 0 || ld_out % 8 != 0 || ld_out < w.cols) throw Error("nf4_dequantize: columns and row stride must be multiples of 8");
+  const std::int64_t groups = w.rows * (w.cols / 8);
+  const int threads = 256;
+  const auto blocks = static_cast<unsigned>(std::min<std::int64_t>((groups + threads - 1) / threads, 132 * 16));
+  if (groups == 0) return;
+  kernels::nf4_dequantize_bf16<<<blocks, threads, 0, stream>>>(w, out, ld_out);
+  KSPAM_CUDA_LAUNCH_CHECK();
+}
+
+}  // namespace kspam::cuda

@@ -1,0 +1,89 @@
+#pragma once
+// An NF4 tensor on the GPU (bitsandbytes layout, see quant/nf4_tensor.hpp) and the device-side decoding
+// of its block scales, shared by the dequantize, GEMV and GEMM kernels.
+#include <cstdint>
+
+#include "kspam/cuda/device_memory.cuh"
+#include "kspam/quant/nf4_tensor.hpp"
+
+namespace kspam::cuda {
+
+// Plain pointers for kernels (a copy is passed by value).
+struct Nf4View {
+  const std::uint8_t* packed = nullptr;        // (numel + 1) / 2 bytes, first element in the high nibble
+  const float* absmax = nullptr;               // fp32 scales (no double quantization)
+  const std::uint8_t* absmax_codes = nullptr;  // 8-bit scale codes (double quantization)
+  const float* nested_absmax = nullptr;
+  const float* nested_map = nullptr;           // 256 floats
+  const float* quant_map = nullptr;            // 16 floats
+  float nested_offset = 0.0f;
+  int blocksize = 64;
+  int nested_blocksize = 256;
+  int blocksize_shift = 6;          // log2(blocksize): block index by shift, not 64-bit division
+  int nested_shift = 8;             // log2(nested_blocksize)
+  bool double_quant = false;
+  std::int64_t rows = 0, cols = 0;
+};
+
+// The fp32 scale of quantization block b, computed with the same float operations as the host
+// (Nf4Tensor::block_scales): explicit _rn intrinsics keep nvcc from contracting them into an FMA, so the
+// dequantized values are bit-identical to the CPU's.
+__device__ __forceinline__ float nf4_block_scale(const Nf4View& w, std::int64_t b, const float* nested_map_smem) {
+  if (!w.double_quant) return w.absmax[b];
+  const float q = __fmul_rn(nested_map_smem[w.absmax_codes[b]], w.nested_absmax[b >> w.nested_shift]);
+  return __fadd_rn(q, w.nested_offset);
+}
+
+// Owns the device copies of an Nf4Tensor.
+class Nf4DeviceWeight {
+ public:
+  Nf4DeviceWeight() = default;
+  explicit Nf4DeviceWeight(const quant::Nf4Tensor& t)
+      : packed_(std::span<const std::uint8_t>(t.packed)),
+        quant_map_(std::span<const float>(t.quant_map)),
+        nested_map_(std::span<const float>(t.nested_map)) {
+    view_.rows = t.rows();
+    view_.cols = t.cols();
+    view_.blocksize = t.blocksize;
+    view_.double_quant = t.double_quant;
+    view_.nested_blocksize = t.nested_blocksize;
+    view_.nested_offset = t.nested_offset;
+    view_.blocksize_shift = log2_exact(t.blocksize, "blocksize");
+    if (t.double_quant) view_.nested_shift = log2_exact(t.nested_blocksize, "nested_blocksize");
+    if (t.double_quant) {
+      absmax_codes_ = DeviceBuffer<std::uint8_t>(std::span<const std::uint8_t>(t.absmax_codes));
+      nested_absmax_ = DeviceBuffer<float>(std::span<const float>(t.nested_absmax));
+    } else {
+      absmax_ = DeviceBuffer<float>(std::span<const float>(t.absmax));
+    }
+    view_.packed = packed_.data();
+    view_.absmax = absmax_.data();
+    view_.absmax_codes = absmax_codes_.data();
+    view_.nested_absmax = nested_absmax_.data();
+    view_.nested_map = nested_map_.data();
+    view_.quant_map = quant_map_.data();
+    bytes_ = packed_.bytes() + absmax_.bytes() + absmax_codes_.bytes() + nested_absmax_.bytes();
+  }
+  const Nf4View& view() const { return view_; }
+  // Bytes a kernel must read to use the whole weight (codes + scales).
+  std::size_t bytes() const { return bytes_; }
+
+ private:
+  static int log2_exact(int v, const char* what) {
+    int s = 0;
+    while ((1 << s) < v) ++s;
+    if (v <= 0 || (1 << s) != v) throw Error(std::string("NF4 on the GPU needs a power-of-two ") + what + ", got " + std::to_string(v));
+    return s;
+  }
+
+  DeviceBuffer<std::uint8_t> packed_;
+  DeviceBuffer<float> quant_map_;
+  DeviceBuffer<float> nested_map_;
+  DeviceBuffer<float> absmax_;
+  DeviceBuffer<std::uint8_t> absmax_codes_;
+  DeviceBuffer<float> nested_absmax_;
+  Nf4View view_;
+  std::size_t bytes_ = 0;
+};
+
+}  // namespace kspam::cuda
