@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git
   libeigen3-dev libxtensor-dev libsimdjson-dev libcpp-httplib-dev libssl-dev
-  libstb-dev catch2 libzip-dev libutf8proc-dev libwebp-dev libcli11-dev
+  libstb-dev catch2 libzip-dev libutf8proc-dev libwebp-dev libcli11-dev libjpeg62-turbo-dev
   python3 python3-numpy python3-sklearn python3-pandas python3-pil
   dataset-fashion-mnist zip unzip chromium
 )
