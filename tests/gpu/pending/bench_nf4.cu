@@ -120,7 +120,9 @@ int main(int argc, char** argv) {
   const int iters = quick ? 20 : 100;
 
   std::printf("== fused NF4 GEMV (decode) vs cuBLAS bf16 GEMV on the dequantized weight ==\n");
-  std::printf("%-20s %5s %10s %9s %8s %12s %9s %8s\n", "shape", "batch", "nf4 us", "nf4 GB/s", "%ceil", "bf16 us", "bf16 GB/s", "speedup");
+  std::printf("(A = shared-memory codebook kernel, the default; B = prefetch + shuffle-codebook variant)\n");
+  std::printf("%-20s %5s %8s %9s %7s %8s %9s %7s %10s %9s %9s %9s\n", "shape", "batch", "A us", "A GB/s", "A %ceil", "B us", "B GB/s",
+              "B %ceil", "bf16 us", "bf16 GB/s", "A speedup", "B speedup");
   for (const Shape& s : kShapes) {
     const std::size_t dense_bytes = static_cast<std::size_t>(s.in) * s.out * 2;
     Replicas rep = make_replicas(s, copies_for(static_cast<std::size_t>(s.in) * s.out / 2), copies_for(dense_bytes));
@@ -129,15 +131,19 @@ int main(int argc, char** argv) {
       cuda::DeviceBuffer<bf16> y(static_cast<std::size_t>(batch) * s.out);
       const int nn = static_cast<int>(rep.nf4.size()), nd = static_cast<int>(rep.dense.size());
       const double t_nf4 = time_ms([&](int i) { cuda::nf4_gemv(rep.nf4[static_cast<std::size_t>(i % nn)]->view(), x.data(), y.data(), batch); }, iters);
+      const double t_pf = time_ms([&](int i) {
+        cuda::nf4_gemv(rep.nf4[static_cast<std::size_t>(i % nn)]->view(), x.data(), y.data(), batch, nullptr, cuda::GemvKernel::prefetch_shuffle);
+      }, iters);
       const double t_bf16 = time_ms([&](int i) {
         cuda::gemm_bf16_rm(cublas.get(), false, true, batch, s.out, s.in, 1.0f, x.data(), s.in, rep.dense[static_cast<std::size_t>(i % nd)].data(), s.in,
                            0.0f, y.data(), CUDA_R_16BF, s.out);
       }, iters);
       const double io = static_cast<double>(batch) * (s.in + s.out) * 2;
       const double gbs_nf4 = (rep.nf4_bytes + io) / (t_nf4 * 1e-3) / 1e9;
+      const double gbs_pf = (rep.nf4_bytes + io) / (t_pf * 1e-3) / 1e9;
       const double gbs_bf16 = (dense_bytes + io) / (t_bf16 * 1e-3) / 1e9;
-      std::printf("%-20s %5d %10.2f %9.0f %7.0f%% %12.2f %9.0f %7.2fx\n", s.name, batch, t_nf4 * 1e3, gbs_nf4, 100 * gbs_nf4 / ceiling,
-                  t_bf16 * 1e3, gbs_bf16, t_bf16 / t_nf4);
+      std::printf("%-20s %5d %8.2f %9.0f %6.0f%% %8.2f %9.0f %6.0f%% %10.2f %9.0f %8.2fx %8.2fx\n", s.name, batch, t_nf4 * 1e3, gbs_nf4,
+                  100 * gbs_nf4 / ceiling, t_pf * 1e3, gbs_pf, 100 * gbs_pf / ceiling, t_bf16 * 1e3, gbs_bf16, t_bf16 / t_nf4, t_bf16 / t_pf);
     }
   }
 

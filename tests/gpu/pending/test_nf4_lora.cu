@@ -116,10 +116,30 @@ void test_gemv_and_gemm() {
     const MatrixRM x = to_matrix(widen(xb), batch, K);
     auto dx = upload_bf16(xb);
     cuda::DeviceBuffer<bf16> y(static_cast<std::size_t>(batch) * N);
-    cuda::nf4_gemv(dw.view(), dx.data(), y.data(), batch);
-    KSPAM_CUDA_CHECK(cudaDeviceSynchronize());
-    const double e = rel_err(to_matrix(download_bf16(y.data(), y.size()), batch, N), x * w.transpose());
-    check(e < 1e-2, "NF4 GEMV batch " + std::to_string(batch) + " vs CPU (max rel err " + std::to_string(e) + ")");
+    for (auto kernel : {cuda::GemvKernel::shared_lut, cuda::GemvKernel::prefetch_shuffle}) {
+      cuda::nf4_gemv(dw.view(), dx.data(), y.data(), batch, nullptr, kernel);
+      KSPAM_CUDA_CHECK(cudaDeviceSynchronize());
+      const double e = rel_err(to_matrix(download_bf16(y.data(), y.size()), batch, N), x * w.transpose());
+      check(e < 1e-2, std::string("NF4 GEMV (") + (kernel == cuda::GemvKernel::shared_lut ? "shared LUT" : "prefetch+shuffle") +
+                          ") batch " + std::to_string(batch) + " vs CPU (max rel err " + std::to_string(e) + ")");
+    }
+  }
+  {
+    // Odd row count (the second row of the last warp is masked) and a long row (several steps per lane).
+    const int n2 = 77, k2 = 6144;
+    const quant::Nf4Tensor t2 = quant::quantize_nf4(widen(random_bf16(static_cast<std::size_t>(n2) * k2, 0.02, 12)), {n2, k2}, {128, true, 256});
+    const MatrixRM w2 = backend::cpu::nf4_dense(t2);
+    cuda::Nf4DeviceWeight dw2(t2);
+    const auto xb = random_bf16(static_cast<std::size_t>(2) * k2, 1.0, 13);
+    auto dx = upload_bf16(xb);
+    cuda::DeviceBuffer<bf16> y(static_cast<std::size_t>(2) * n2);
+    for (auto kernel : {cuda::GemvKernel::shared_lut, cuda::GemvKernel::prefetch_shuffle}) {
+      cuda::nf4_gemv(dw2.view(), dx.data(), y.data(), 2, nullptr, kernel);
+      KSPAM_CUDA_CHECK(cudaDeviceSynchronize());
+      const double e = rel_err(to_matrix(download_bf16(y.data(), y.size()), 2, n2), to_matrix(widen(xb), 2, k2) * w2.transpose());
+      check(e < 1e-2, std::string("NF4 GEMV (") + (kernel == cuda::GemvKernel::shared_lut ? "shared LUT" : "prefetch+shuffle") +
+                          ") 77 x 6144, blocksize 128, batch 2 (max rel err " + std::to_string(e) + ")");
+    }
   }
   cuda::CublasHandle cublas;
   for (int M : {128, 200}) {
