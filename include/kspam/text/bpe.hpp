@@ -8,6 +8,7 @@
 #include <array>
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <queue>
 #include <string>
@@ -21,6 +22,88 @@
 namespace kspam::text {
 
 using TokenId = std::uint32_t;
+
+// A fast hash for short byte strings (8 bytes at a time, multiply-xorshift mixing).
+inline std::uint64_t hash_bytes(std::string_view s) noexcept {
+  std::uint64_t h = 0x9E3779B97F4A7C15ULL ^ (s.size() * 0xC2B2AE3D27D4EB4FULL);
+  std::size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    std::uint64_t chunk;
+    std::memcpy(&chunk, s.data() + i, 8);
+    h = (h ^ chunk) * 0xFF51AFD7ED558CCDULL;
+    h ^= h >> 32;
+  }
+  if (i < s.size()) {
+    std::uint64_t chunk = 0;
+    std::memcpy(&chunk, s.data() + i, s.size() - i);
+    h = (h ^ chunk) * 0xC4CEB9FE1A85EC53ULL;
+    h ^= h >> 29;
+  }
+  h *= 0x94D049BB133111EBULL;
+  return h ^ (h >> 31);
+}
+
+// Open-addressing map from byte strings to small values, keys packed in one arena: lookups touch
+// two contiguous arrays instead of chasing list nodes, which is what dominates a node-based map
+// with 151k keys. Insert-only (the vocabulary and the bounded piece cache never delete).
+template <typename V>
+class FlatStringMap {
+ public:
+  void reserve(std::size_t n) {
+    std::size_t cap = 16;
+    while (cap < n * 2) cap <<= 1;
+    slots_.assign(cap, 0);
+    mask_ = cap - 1;
+    entries_.reserve(n);
+    for (std::uint32_t k = 0; k < entries_.size(); ++k) place(k);
+  }
+  const V* find(std::string_view key) const {
+    if (slots_.empty()) return nullptr;
+    const std::uint64_t h = hash_bytes(key);
+    for (std::size_t i = h & mask_;; i = (i + 1) & mask_) {
+      const std::uint32_t slot = slots_[i];
+      if (slot == 0) return nullptr;
+      const Entry& e = entries_[slot - 1];
+      if (e.hash == h && e.length == key.size() && std::memcmp(arena_.data() + e.offset, key.data(), key.size()) == 0)
+        return &e.value;
+    }
+  }
+  // Inserts unless present; returns false when the key was already there.
+  bool insert(std::string_view key, V value) {
+    if (find(key)) return false;
+    if ((entries_.size() + 1) * 2 > slots_.size()) reserve(std::max<std::size_t>(16, entries_.size() * 2 + 2));
+    entries_.push_back({hash_bytes(key), static_cast<std::uint32_t>(arena_.size()), static_cast<std::uint32_t>(key.size()),
+                        std::move(value)});
+    arena_.append(key);
+    place(static_cast<std::uint32_t>(entries_.size() - 1));
+    return true;
+  }
+  std::size_t size() const { return entries_.size(); }
+  void clear() {
+    entries_.clear();
+    arena_.clear();
+    std::fill(slots_.begin(), slots_.end(), 0);
+  }
+
+ private:
+  struct Entry {
+    std::uint64_t hash;
+    std::uint32_t offset, length;
+    V value;
+  };
+  void place(std::uint32_t k) {
+    for (std::size_t i = entries_[k].hash & mask_;; i = (i + 1) & mask_) {
+      if (slots_[i] == 0) {
+        slots_[i] = k + 1;
+        return;
+      }
+    }
+  }
+  std::vector<std::uint32_t> slots_;  // entry index + 1; 0 = empty
+  std::size_t mask_ = 0;
+  std::vector<Entry> entries_;
+  std::string arena_;
+};
 
 // Lets unordered_map<std::string, ...> be searched with a string_view without a copy.
 struct StringViewHash {
@@ -142,7 +225,7 @@ class BpeModel {
       token_text_to_bytes(text, bytes);
       id_to_bytes_[id] = bytes;
       id_known_[id] = true;
-      bytes_to_id_.emplace(bytes, id);
+      bytes_to_id_.insert(bytes, id);
     }
     const auto& alphabet = byte_to_unicode();
     for (int b = 0; b < 256; ++b) {
@@ -175,8 +258,8 @@ class BpeModel {
   void encode_piece(std::string_view piece, std::vector<TokenId>& out) const {
     // Whole-piece lookup first: for this kind of vocabulary every token BPE-encodes to itself,
     // and most pieces of real text are a single token.
-    if (const auto it = bytes_to_id_.find(piece); it != bytes_to_id_.end()) {
-      out.push_back(it->second);
+    if (const TokenId* id = bytes_to_id_.find(piece)) {
+      out.push_back(*id);
       return;
     }
     if (piece.size() <= kShortPiece) merge_short(piece, out);
@@ -253,7 +336,7 @@ class BpeModel {
   }
 
   StringMap<TokenId> by_text_;
-  StringMap<TokenId> bytes_to_id_;
+  FlatStringMap<TokenId> bytes_to_id_;
   std::vector<std::string> id_to_bytes_;
   std::vector<bool> id_known_;
   std::array<TokenId, 256> byte_id_{};

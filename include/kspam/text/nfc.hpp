@@ -94,9 +94,10 @@ inline bool nfc_unchanged_quick(std::string_view s) {
   return true;
 }
 
-// NFC of valid UTF-8 text.
-inline std::string nfc(std::string_view s) {
-  if (nfc_unchanged_quick(s)) return std::string(s);
+namespace detail {
+
+// Full NFC (decompose, order, compose) of a short stretch of valid UTF-8.
+inline std::string nfc_full(std::string_view s) {
   std::vector<char32_t> cps;
   cps.reserve(s.size());
   for (std::size_t i = 0; i < s.size();) detail::decompose(decode_utf8(s, i), cps);
@@ -146,6 +147,40 @@ inline std::string nfc(std::string_view s) {
   result.reserve(s.size());
   for (std::size_t k = 0; k < out; ++k) append_utf8(result, cps[k]);
   return result;
+}
+
+}  // namespace detail
+
+// NFC of valid UTF-8 text. Only the stretches around code points NFC could touch are normalised:
+// text may be cut before any code point that is not NFC-sensitive (a starter that nothing before it
+// can compose with or reorder around), so each sensitive run is normalised together with the one
+// character before it, and everything else is copied.
+inline std::string nfc(std::string_view s) {
+  if (nfc_unchanged_quick(s)) return std::string(s);
+  std::string out;
+  out.reserve(s.size() + 16);
+  std::size_t i = 0, copied = 0, previous = std::string_view::npos;
+  while (i < s.size()) {
+    const std::size_t start = i;
+    if (static_cast<unsigned char>(s[i]) < 0x80 || !is_nfc_sensitive(decode_utf8(s, i))) {
+      if (static_cast<unsigned char>(s[start]) < 0x80) ++i;
+      previous = start;
+      continue;
+    }
+    const std::size_t begin = previous != std::string_view::npos && previous >= copied ? previous : start;
+    std::size_t end = i;
+    while (end < s.size()) {
+      std::size_t next = end;
+      if (static_cast<unsigned char>(s[next]) < 0x80 || !is_nfc_sensitive(decode_utf8(s, next))) break;
+      end = next;
+    }
+    out.append(s.substr(copied, begin - copied));
+    out += detail::nfc_full(s.substr(begin, end - begin));
+    copied = i = end;
+    previous = std::string_view::npos;
+  }
+  out.append(s.substr(copied));
+  return out;
 }
 
 }  // namespace kspam::text

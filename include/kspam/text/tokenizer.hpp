@@ -281,16 +281,19 @@ class Tokenizer {
     pretokenize(text, [&](std::size_t begin, std::size_t end) {
       const std::string_view piece = text.substr(begin, end - begin);
       if (piece.size() <= kCacheablePiece) {
-        if (const auto it = cache.map.find(piece); it != cache.map.end()) {
-          out.insert(out.end(), it->second.begin(), it->second.end());
+        if (const auto* hit = cache.map.find(piece)) {
+          out.insert(out.end(), cache.ids.begin() + hit->first, cache.ids.begin() + hit->first + hit->second);
           return;
         }
       }
       const std::size_t first = out.size();
       bpe_->encode_piece(piece, out);
-      // Single-token pieces are already one hash lookup; cache only the pieces that needed merging.
-      if (out.size() - first > 1 && piece.size() <= kCacheablePiece && cache.map.size() < kCacheCapacity)
-        cache.map.emplace(std::string(piece), std::vector<TokenId>(out.begin() + first, out.end()));
+      // Single-token pieces are one vocabulary lookup already; cache the pieces that needed merging.
+      const std::size_t n = out.size() - first;
+      if (n > 1 && piece.size() <= kCacheablePiece && cache.map.size() < kCacheCapacity) {
+        cache.map.insert(piece, {static_cast<std::uint32_t>(cache.ids.size()), static_cast<std::uint32_t>(n)});
+        cache.ids.insert(cache.ids.end(), out.begin() + static_cast<std::ptrdiff_t>(first), out.end());
+      }
     });
   }
 
@@ -300,12 +303,14 @@ class Tokenizer {
   static constexpr std::size_t kCacheablePiece = 255;
   struct PieceCache {
     std::uint64_t owner = 0;
-    StringMap<std::vector<TokenId>> map;
+    FlatStringMap<std::pair<std::uint32_t, std::uint32_t>> map;  // piece -> (offset, count) in ids
+    std::vector<TokenId> ids;
   };
   PieceCache& thread_cache() const {
     thread_local PieceCache cache;
     if (cache.owner != serial_) {
       cache.map.clear();
+      cache.ids.clear();
       cache.owner = serial_;
     }
     return cache;
