@@ -119,27 +119,42 @@ struct BlockCounts {
   std::vector<std::size_t> row_start{0};
   std::vector<std::uint32_t> ids;
   std::vector<std::uint32_t> counts;
+  // Counting without sorting: for each id, the document it was last seen in and where its count
+  // sits. Rows come out in first-occurrence order; assemble() sorts them by feature.
+  std::vector<std::uint32_t> seen_in;
+  std::vector<std::uint32_t> slot_of;
 
-  void add_document(std::vector<std::uint32_t>& term_ids) {
-    std::sort(term_ids.begin(), term_ids.end());
-    for (std::size_t k = 0; k < term_ids.size();) {
-      std::size_t end = k + 1;
-      while (end < term_ids.size() && term_ids[end] == term_ids[k]) ++end;
-      ids.push_back(term_ids[k]);
-      counts.push_back(static_cast<std::uint32_t>(end - k));
-      k = end;
+  void add(std::uint32_t id) {
+    if (id >= seen_in.size()) {
+      seen_in.resize(std::max<std::size_t>(id + 1, seen_in.size() * 2), kNoDocument);
+      slot_of.resize(seen_in.size());
     }
-    row_start.push_back(ids.size());
+    const auto doc = static_cast<std::uint32_t>(row_start.size());
+    if (seen_in[id] == doc) {
+      ++counts[slot_of[id]];
+      return;
+    }
+    seen_in[id] = doc;
+    slot_of[id] = static_cast<std::uint32_t>(ids.size());
+    ids.push_back(id);
+    counts.push_back(1);
   }
+  void end_document() { row_start.push_back(ids.size()); }
+  void release_scratch() {
+    seen_in = {};
+    slot_of = {};
+  }
+  static constexpr std::uint32_t kNoDocument = 0xFFFFFFFFu;
 };
 
 inline std::vector<std::pair<std::size_t, std::size_t>> split_blocks(std::size_t n, unsigned threads) {
-  // A few blocks per thread so uneven documents balance; block boundaries depend only on n, so the
-  // output never depends on the thread count.
-  const std::size_t block = std::max<std::size_t>(256, (n + 63) / 64);
+  // A few blocks per thread so uneven documents balance, one block when single-threaded (each
+  // block has its own term table). The output does not depend on the blocks: terms are merged and
+  // then ordered by their text.
+  const std::size_t wanted = threads <= 1 ? 1 : static_cast<std::size_t>(threads) * 4;
+  const std::size_t block = std::max<std::size_t>(256, (n + wanted - 1) / std::max<std::size_t>(wanted, 1));
   std::vector<std::pair<std::size_t, std::size_t>> out;
   for (std::size_t b = 0; b < n; b += block) out.emplace_back(b, std::min(n, b + block));
-  (void)threads;
   return out;
 }
 
@@ -184,27 +199,26 @@ class TfidfVectorizer {
     // 1. Tokenize and count each block against its own table.
     struct Block {
       TermTable table;
-      std::vector<bool> is_stop;
+      std::vector<std::uint8_t> is_stop;
       detail::BlockCounts counts;
     };
     std::vector<Block> local(blocks.size());
     parallel_for(0, blocks.size(), [&](std::size_t b) {
       Block& block = local[b];
-      std::vector<std::uint32_t> ids;
       std::string joined;
       std::vector<std::uint32_t> kept;
       for (std::size_t d = blocks[b].first; d < blocks[b].second; ++d) {
-        ids.clear();
         analyze(document_at(d), block.table, block.is_stop, kept, joined,
-                [&](std::uint32_t token_id) { ids.push_back(token_id); },
+                [&](std::uint32_t token_id) { block.counts.add(token_id); },
                 [&](std::string_view ngram) {
                   bool inserted;
                   const auto id = block.table.intern(ngram, inserted);
-                  if (inserted) block.is_stop.push_back(false);
-                  ids.push_back(id);
+                  if (inserted) block.is_stop.push_back(0);
+                  block.counts.add(id);
                 });
-        block.counts.add_document(ids);
+        block.counts.end_document();
       }
+      block.counts.release_scratch();
     }, threads);
 
     // 2. Merge the blocks' terms into one table (stop words never reach it) with corpus counts and
@@ -321,26 +335,26 @@ class TfidfVectorizer {
     parallel_for(0, blocks.size(), [&](std::size_t b) {
       // Each block caches, per distinct token, whether it is a stop word and its feature index.
       TermTable cache;
-      std::vector<bool> is_stop;
+      std::vector<std::uint8_t> is_stop;
       std::vector<std::uint32_t> feature;
-      std::vector<std::uint32_t> ids, kept;
+      std::vector<std::uint32_t> kept;
       std::string joined;
       auto& out = local[b];
       for (std::size_t d = blocks[b].first; d < blocks[b].second; ++d) {
-        ids.clear();
         analyze(document_at(d), cache, is_stop, kept, joined,
                 [&](std::uint32_t token_id) {
                   while (feature.size() < cache.size()) {
                     const auto f = index_.find(cache.term(static_cast<std::uint32_t>(feature.size())));
                     feature.push_back(f ? *f : kNone);
                   }
-                  if (feature[token_id] != kNone) ids.push_back(feature[token_id]);
+                  if (feature[token_id] != kNone) out.add(feature[token_id]);
                 },
                 [&](std::string_view ngram) {
-                  if (auto f = index_.find(ngram)) ids.push_back(*f);
+                  if (auto f = index_.find(ngram)) out.add(*f);
                 });
-        out.add_document(ids);
+        out.end_document();
       }
+      out.release_scratch();
     }, threads);
     std::vector<detail::BlockCounts*> parts;
     for (auto& block : local) parts.push_back(&block);
@@ -373,17 +387,22 @@ class TfidfVectorizer {
   // unigram callback receives), stop words are dropped, and n-grams of the remaining tokens are
   // joined with single spaces for the n-gram callback.
   template <typename OnUnigram, typename OnNgram>
-  void analyze(std::string_view text, TermTable& tokens, std::vector<bool>& is_stop, std::vector<std::uint32_t>& kept,
+  void analyze(std::string_view text, TermTable& tokens, std::vector<std::uint8_t>& is_stop, std::vector<std::uint32_t>& kept,
                std::string& joined, OnUnigram&& on_unigram, OnNgram&& on_ngram) const {
     kept.clear();
+    // Unigrams only: tokens go straight to the callback; kept (for n-grams) stays empty.
+    const bool unigrams_only = options_.ngram_max == 1;
     auto on_token = [&](std::string_view token) {
       bool inserted;
       const auto id = tokens.intern(token, inserted);
-      if (inserted) is_stop.push_back(is_stop_word(token));
-      if (!is_stop[id]) kept.push_back(id);
+      if (inserted) is_stop.push_back(is_stop_word(token) ? 1 : 0);
+      if (is_stop[id]) return;
+      if (unigrams_only) on_unigram(id);
+      else kept.push_back(id);
     };
     if (options_.lowercase) for_each_token<true>(text, on_token);
     else for_each_token<false>(text, on_token);
+    if (unigrams_only) return;
     if (options_.ngram_min == 1)
       for (auto id : kept) on_unigram(id);
     for (int n = std::max(2, options_.ngram_min); n <= options_.ngram_max; ++n) {
