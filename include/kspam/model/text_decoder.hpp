@@ -173,6 +173,54 @@ class TextDecoder {
     return x;
   }
 
+  // One decoding step for several sequences at once: token r is appended to caches[r] at position
+  // positions[r] (the same on all three axes). The projections and the MLP run as one product over
+  // all rows, which is what makes batched decoding cheaper than one sequence after another; attention
+  // reads each row's own cache. Returns the final-normed hidden states [rows, hidden].
+  Matrix decode_batch(const std::vector<std::int64_t>& tokens, const std::vector<std::int64_t>& positions,
+                      const std::vector<KVCache<B>*>& caches) const {
+    const long rows = static_cast<long>(tokens.size());
+    if (positions.size() != tokens.size() || caches.size() != tokens.size()) {
+      throw Error("decode_batch: tokens, positions and caches differ in number");
+    }
+    Matrix x = embed(tokens);
+    Matrix cos, sin;
+    rotary({positions, positions, positions}, cos, sin);
+    const long heads = c_.num_attention_heads, kvh = c_.num_key_value_heads, hd = c_.head_dim;
+    const float eps = static_cast<float>(c_.rms_norm_eps);
+    for (std::size_t li = 0; li < layers_.size(); ++li) {
+      const Layer& l = layers_[li];
+      {
+        Matrix h = x;
+        B::rms_norm(h, l.input_norm, eps, -1);
+        Matrix q = l.q_proj.forward(h), k = l.k_proj.forward(h);
+        const Matrix v = l.v_proj.forward(h);
+        B::rms_norm(q, l.q_norm, eps, hd);
+        B::rms_norm(k, l.k_norm, eps, hd);
+        B::apply_rotary(q, heads, hd, cos, sin);
+        B::apply_rotary(k, kvh, hd, cos, sin);
+        Matrix attn(rows, heads * hd);
+        for (long r = 0; r < rows; ++r) {
+          KVCache<B>& cache = *caches[static_cast<std::size_t>(r)];
+          const long past = cache.length();
+          cache.append(static_cast<long>(li), k.middleRows(r, 1), v.middleRows(r, 1));
+          const Matrix keys = cache.keys(static_cast<long>(li), past + 1);
+          const Matrix values = cache.values(static_cast<long>(li), past + 1);
+          attn.row(r) = B::attention(q.middleRows(r, 1), keys, values, heads, kvh, hd, true, past);
+        }
+        x += l.o_proj.forward(attn);
+      }
+      {
+        Matrix h = x;
+        B::rms_norm(h, l.post_norm, eps, -1);
+        x += l.down_proj.forward(B::swiglu(l.gate_proj.forward(h), l.up_proj.forward(h)));
+      }
+    }
+    for (auto* cache : caches) cache->commit(1);
+    B::rms_norm(x, norm_, eps, -1);
+    return x;
+  }
+
   // hidden [rows, hidden] -> logits [rows, vocab]
   Matrix logits(const Matrix& hidden) const { return B::matmul_nt(hidden, tied_ ? embed_ : lm_head_); }
 

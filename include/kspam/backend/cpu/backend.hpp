@@ -44,7 +44,9 @@ struct Backend {
       return y;
     }
     // One block per thread: Eigen packs the weight panel once per call, so finer blocks would repack it.
-    if (x.rows() >= static_cast<Eigen::Index>(2 * t)) {
+    // Many rows (prefill) are compute-bound: split the rows. Few rows (decoding, small batches) are
+    // bound by reading the weight: split the output features so each thread reads only its share.
+    if (x.rows() >= static_cast<Eigen::Index>(std::max(32u, 2 * t))) {
       const Eigen::Index chunk = (x.rows() + t - 1) / t;
       parallel_for(0, t, [&](std::size_t c) {
         const Eigen::Index r0 = static_cast<Eigen::Index>(c) * chunk;
@@ -52,7 +54,6 @@ struct Backend {
         if (rows > 0) y.middleRows(r0, rows).noalias() = x.middleRows(r0, rows) * w.transpose();
       }, t);
     } else {
-      // Few rows (decoding): split the output features instead.
       const Eigen::Index chunk = (w.rows() + t - 1) / t;
       parallel_for(0, t, [&](std::size_t c) {
         const Eigen::Index c0 = static_cast<Eigen::Index>(c) * chunk;
