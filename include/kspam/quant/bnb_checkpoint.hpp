@@ -13,8 +13,10 @@
 //   P.weight.quant_state.bitsandbytes__nf4     uint8 [n]   UTF-8 JSON of the non-tensor fields:
 //       {"quant_type": "nf4", "blocksize": 64, "dtype": "bfloat16", "shape": [out, in],
 //        "nested_blocksize": 256, "nested_dtype": "float32", "nested_offset": 0.0519...}
+#include <algorithm>
 #include <charconv>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 

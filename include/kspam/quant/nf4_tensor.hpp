@@ -12,6 +12,7 @@
 //   followed by "+= offset").
 // Dequantization computes code_value * scale in fp32 and rounds once to the output type, as
 // bitsandbytes' kernels do.
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstddef>
