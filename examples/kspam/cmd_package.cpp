@@ -12,6 +12,7 @@ namespace {
 struct PackageArgs {
   std::string run, output, merged_model;
   std::vector<std::string> exclude;
+  bool include_image_cache = false;
 };
 
 const CommandRegistrar registrar{{
@@ -23,12 +24,15 @@ const CommandRegistrar registrar{{
       app.add_option("--output", a->output, "Zip to write (default: RUN/package.zip)");
       app.add_option("--merged-model", a->merged_model, "Merged model directory (default: RUN/merged_model if present)");
       app.add_option("--exclude", a->exclude, "Top-level names in RUN to leave out (repeatable)");
+      app.add_flag("--include-image-cache", a->include_image_cache,
+                   "Also pack RUN/image_cache (left out by default: the photos are embedded in report.html already)");
       app.callback([a] {
         Stopwatch watch;
         eval::PackageOptions options;
         options.output = a->output;
         options.merged_model = a->merged_model;
         options.exclude = a->exclude;
+        if (!a->include_image_cache) options.exclude.push_back("image_cache");
         const auto s = eval::package_run(a->run, options);
         char line[256];
         std::snprintf(line, sizeof line, "%zu files (%.1f MB before compression)%s -> ", s.entries.size(),

@@ -333,8 +333,31 @@ inline ReportSummary write_report(const std::filesystem::path& run_dir, const Re
   if (const auto* up = m.find("uplift")) {
     h += "<h2>Uplift</h2><p>All models on the same " + fmt_count(up->find("common_labeled_rows")) +
          " labeled listings; the policy at the chosen thresholds.</p><table>" + kMetricHeader;
-    for (const auto& e : up->find("models")->as_array()) h += metric_row(e.find("model")->as_string(), *e.find("metrics"));
-    h += "</table><table>" + std::string(kPolicyHeader);
+    const auto& entries = up->find("models")->as_array();
+    for (const auto& e : entries) h += metric_row(e.find("model")->as_string(), *e.find("metrics"));
+    h += "</table>";
+    // Uplift in words: the evaluated model minus each other model, where both values are defined.
+    auto delta = [](const json::Value& a, const json::Value& b, const char* key) -> std::string {
+      const auto* x = a.find(key);
+      const auto* y = b.find(key);
+      if (!x || !y || !x->is_number() || !y->is_number()) return "undefined";
+      const double d = x->as_double() - y->as_double();
+      return (d >= 0 ? "+" : "") + num(d, 3);
+    };
+    if (!entries.empty()) {
+      h += "<ul>";
+      for (std::size_t k = 1; k < entries.size(); ++k) {
+        const auto& a = *entries[0].find("metrics");
+        const auto& b = *entries[k].find("metrics");
+        h += "<li>" + xml_escape(entries[0].find("model")->as_string()) + " vs " +
+             xml_escape(entries[k].find("model")->as_string()) + ": macro F1 " + delta(a, b, "macro_f1") + ", AUPRC " +
+             delta(a, b, "average_precision") + ", ROC-AUC " + delta(a, b, "roc_auc") +
+             "; expected cost per listing " + delta(*entries[0].find("policy"), *entries[k].find("policy"),
+                                                    "expected_cost_per_listing") + "</li>";
+      }
+      h += "</ul>";
+    }
+    h += "<table>" + std::string(kPolicyHeader);
     for (const auto& e : up->find("models")->as_array()) h += policy_row(e.find("model")->as_string(), *e.find("policy"));
     h += "</table>";
   }
