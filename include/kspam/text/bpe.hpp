@@ -254,14 +254,21 @@ class BpeModel {
   const std::string& bytes_of(TokenId id) const { return id_to_bytes_[id]; }
   const StringMap<TokenId>& vocab_by_text() const { return by_text_; }
 
+  // The id of a piece that is one vocabulary token, or null. For this kind of vocabulary every
+  // token BPE-encodes to itself, so a hit is the BPE result; most pieces of real text are one.
+  const TokenId* whole_token(std::string_view piece) const { return bytes_to_id_.find(piece); }
+
   // Appends the ids of one piece (raw bytes, non-empty).
   void encode_piece(std::string_view piece, std::vector<TokenId>& out) const {
-    // Whole-piece lookup first: for this kind of vocabulary every token BPE-encodes to itself,
-    // and most pieces of real text are a single token.
-    if (const TokenId* id = bytes_to_id_.find(piece)) {
+    if (const TokenId* id = whole_token(piece)) {
       out.push_back(*id);
       return;
     }
+    merge(piece, out);
+  }
+
+  // The merge loop alone (callers that already tried whole_token).
+  void merge(std::string_view piece, std::vector<TokenId>& out) const {
     if (piece.size() <= kShortPiece) merge_short(piece, out);
     else merge_long(piece, out);
   }

@@ -280,6 +280,10 @@ class Tokenizer {
     PieceCache& cache = thread_cache();
     pretokenize(text, [&](std::size_t begin, std::size_t end) {
       const std::string_view piece = text.substr(begin, end - begin);
+      if (const TokenId* id = bpe_->whole_token(piece)) {
+        out.push_back(*id);
+        return;
+      }
       if (piece.size() <= kCacheablePiece) {
         if (const auto* hit = cache.map.find(piece)) {
           out.insert(out.end(), cache.ids.begin() + hit->first, cache.ids.begin() + hit->first + hit->second);
@@ -287,10 +291,9 @@ class Tokenizer {
         }
       }
       const std::size_t first = out.size();
-      bpe_->encode_piece(piece, out);
-      // Single-token pieces are one vocabulary lookup already; cache the pieces that needed merging.
+      bpe_->merge(piece, out);
       const std::size_t n = out.size() - first;
-      if (n > 1 && piece.size() <= kCacheablePiece && cache.map.size() < kCacheCapacity) {
+      if ( piece.size() <= kCacheablePiece && cache.map.size() < kCacheCapacity) {
         cache.map.insert(piece, {static_cast<std::uint32_t>(cache.ids.size()), static_cast<std::uint32_t>(n)});
         cache.ids.insert(cache.ids.end(), out.begin() + static_cast<std::ptrdiff_t>(first), out.end());
       }
