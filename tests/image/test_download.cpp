@@ -50,6 +50,14 @@ class TestServer {
       std::this_thread::sleep_for(std::chrono::milliseconds(900));
       res.set_content(png_, "image/png");
     });
+    server_.Get("/drip.png", [](const httplib::Request&, httplib::Response& res) {
+      res.set_chunked_content_provider("image/png", [](std::size_t offset, httplib::DataSink& sink) {
+        if (offset > 4000) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(40));  // never silent past the read timeout
+        sink.write("0123456789", 10);
+        return true;
+      });
+    });
     server_.Get("/page.png", [](const httplib::Request&, httplib::Response& res) {
       res.set_content("<html>not here</html>", "text/html");
     });
@@ -236,6 +244,12 @@ TEST_CASE("download: slow response past the read timeout, truncated body", "[ima
   CHECK(slow.reason == "timeout");
   CHECK(slow.attempts == 2);
   CHECK(slow.seconds < 1.5);
+  o.http.total_timeout_s = 0.5;
+  Stopwatch drip_watch;
+  auto drip = image::fetch_to_cache(server().url("/drip.png"), dir.path, o);
+  CHECK(drip.reason == "timeout");
+  CHECK(drip.attempts == 2);
+  CHECK(drip_watch.seconds() < 2.5);
   auto cut = image::fetch_to_cache(server().url("/truncated.png"), dir.path, o);
   CHECK(cut.outcome == "missing");
   CHECK(cut.reason == "truncated");
@@ -338,4 +352,29 @@ TEST_CASE("download: a host that does not exist fails fast without retries", "[i
   CHECK(rec.outcome == "missing");
   CHECK(rec.reason == "dns");
   CHECK(rec.attempts == 1);
+}
+
+TEST_CASE("download: two runs on the same cache at once stay consistent", "[image][download]") {
+  TempDir dir;
+  std::vector<std::string> urls;
+  for (int i = 0; i < 60; ++i) urls.push_back(server().url("/many/" + std::to_string(5000 + i) + ".png"));
+  auto o = fast_options();
+  o.workers = 4;
+  image::DownloadReport a, b;
+  std::thread first([&] { a = image::download_images(urls, dir.path, o); });
+  std::thread second([&] { b = image::download_images(urls, dir.path, o); });
+  first.join();
+  second.join();
+  for (std::size_t i = 0; i < urls.size(); ++i) {
+    INFO(a.records[i].url << ": " << a.records[i].reason << " " << a.records[i].error << " / " << b.records[i].reason
+                          << " " << b.records[i].error);
+    REQUIRE(a.records[i].path);
+    REQUIRE(b.records[i].path);
+    CHECK(*a.records[i].path == *b.records[i].path);
+    CHECK(read_file(*a.records[i].path) == server().png());
+  }
+  CHECK(dir.clean());
+  std::size_t files = 0;
+  for (const auto& e : fs::directory_iterator(dir.path)) files += e.is_regular_file();
+  CHECK(files == urls.size());
 }

@@ -26,7 +26,8 @@ namespace kspam::image {
 
 struct HttpOptions {
   double connect_timeout_s = 10.0;
-  double read_timeout_s = 30.0;
+  double read_timeout_s = 30.0;    // longest silence while waiting for bytes
+  double total_timeout_s = 120.0;  // a whole request, redirects excluded: stops a server that drips bytes
   int max_redirects = 5;
   std::uint64_t max_bytes = 20ull << 20;  // 20 MiB
   bool verify_tls = true;
@@ -131,6 +132,7 @@ inline FetchResult http_get_image(const Url& start, const HttpOptions& options) 
     std::string location, content_type, retry_after;
     std::optional<std::uint64_t> declared_length;
     std::string abort_reason, abort_error;
+    bool abort_retryable = false;
     std::string body;
     auto on_response = [&](const httplib::Response& r) {
       status = r.status;
@@ -158,7 +160,15 @@ inline FetchResult http_get_image(const Url& start, const HttpOptions& options) 
       if (declared_length) body.reserve(static_cast<std::size_t>(*declared_length));
       return true;
     };
+    const auto request_start = std::chrono::steady_clock::now();
     auto on_data = [&](const char* data, std::size_t n) {
+      if (std::chrono::duration<double>(std::chrono::steady_clock::now() - request_start).count() >
+          options.total_timeout_s) {
+        abort_reason = reason::timeout;
+        abort_error = "body not complete within " + std::to_string(options.total_timeout_s) + " s";
+        abort_retryable = true;
+        return false;
+      }
       if (body.size() + n > options.max_bytes) {
         abort_reason = reason::too_large;
         abort_error = "body exceeds the cap of " + std::to_string(options.max_bytes) + " bytes";
@@ -173,9 +183,10 @@ inline FetchResult http_get_image(const Url& start, const HttpOptions& options) 
     out.http_status = status;
     out.content_type = content_type;
 
-    if (!abort_reason.empty()) {  // our own refusal: not worth retrying
+    if (!abort_reason.empty()) {  // our own refusal: final, except a slow body (maybe a busy server)
       out.reason = abort_reason;
       out.error = abort_error;
+      out.retryable = abort_retryable;
       return out;
     }
     if (status != 0 && status != 200) {
