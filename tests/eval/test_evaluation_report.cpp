@@ -244,3 +244,35 @@ TEST_CASE("the gallery picks confident mistakes, borderline calls and the legacy
     if (id == "fp4") CHECK_THAT(p.why, Catch::Contains("borderline call"));
   }
 }
+
+TEST_CASE("decisions for another predictions file follow the chosen thresholds", "[eval][evaluation]") {
+  const auto dir = scratch("decisions");
+  const auto r = evaluate(mini_inputs(), {});
+  const auto counts = write_decisions_for(r, mini() / "legacy.csv", dir / "legacy_with_decisions.csv");
+  const auto back = read_predictions_csv((dir / "legacy_with_decisions.csv").string());
+  const auto original = read_predictions_csv((mini() / "legacy.csv").string());
+  REQUIRE(back.rows.size() == original.rows.size());
+  std::array<std::size_t, 3> seen{0, 0, 0};
+  for (std::size_t i = 0; i < back.rows.size(); ++i) {
+    CHECK(back.rows[i].decision == decide(original.rows[i], r.chosen));
+    seen[std::size_t(back.rows[i].decision)]++;
+  }
+  CHECK(seen == counts);
+  CHECK(back.extra_index("calibrated_score") >= 0);
+}
+
+TEST_CASE("report.html needs nothing from the network", "[eval][report]") {
+  const auto dir = scratch("report_offline");
+  write_evaluation(evaluate(mini_inputs(), {}), dir);
+  const auto s = write_report(dir);
+  const auto html = read_file(s.html);
+  for (const char* needle : {"src=\"http", "href=\"http", "src='http", "@import", "url(http", "<link"})
+    CHECK(html.find(needle) == std::string::npos);
+  CHECK(html.find("data:image/png;base64,") != std::string::npos);
+  CHECK(html.find("data:image/jpeg;base64,") != std::string::npos);
+  // Every section is there.
+  for (const char* section : {"<h2>Summary</h2>", "<h2>Plots</h2>", "<h2>Slices</h2>", "<h2>Uplift</h2>",
+                              "<h2>Gallery</h2>", "false negatives</h3>"})
+    CHECK(html.find(section) != std::string::npos);
+  for (const auto& p : s.plots) CHECK(html.find(read_file(p).substr(read_file(p).find("<svg"), 200)) != std::string::npos);
+}
