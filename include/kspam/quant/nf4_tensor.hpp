@@ -14,14 +14,17 @@
 // bitsandbytes' kernels do.
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cmath>
 #include <cstddef>
+#include <limits>
 #include <cstdint>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "kspam/core/error.hpp"
+#include "kspam/core/thread_pool.hpp"
 #include "kspam/quant/dynamic_map.hpp"
 #include "kspam/quant/nf4_codebook.hpp"
 #include "kspam/tensor/half.hpp"
@@ -110,26 +113,51 @@ inline Nf4Tensor quantize_nf4(std::span<const float> values, std::vector<std::in
     throw InputError("", 0, "shape", std::to_string(numel), "shape does not match the number of values (" +
                                                                  std::to_string(values.size()) + ")");
   }
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    if (!std::isfinite(values[i])) {
-      throw InputError("", 0, "element " + std::to_string(i), std::to_string(values[i]),
-                       "cannot quantize a non-finite weight");
-    }
-  }
   Nf4Tensor t;
   t.shape = std::move(shape);
   t.numel = numel;
   t.blocksize = options.blocksize;
   const auto bs = static_cast<std::size_t>(options.blocksize);
-  std::vector<float> absmax = detail::blockwise_absmax(values, bs);
+  const std::size_t nblocks = (numel + bs - 1) / bs;
+  std::vector<float> absmax(nblocks, 0.0f);
   t.packed.assign((numel + 1) / 2, 0);
-  for (std::size_t b = 0; b < absmax.size(); ++b) {
-    // bitsandbytes multiplies by the reciprocal (an all-zero block gives NaN -> code 0, value -0).
-    const float inv = 1.0f / absmax[b];
-    const std::size_t end = std::min(numel, (b + 1) * bs);
-    for (std::size_t i = b * bs; i < end; ++i) {
-      const std::uint8_t c = nf4_code(values[i] * inv);
-      t.packed[i / 2] = static_cast<std::uint8_t>(t.packed[i / 2] | ((i % 2 == 0) ? (c << 4) : c));
+  // Blocks are independent (and even-sized, so no byte straddles two), so they are coded in parallel; each
+  // block's codes go through a small buffer first so the comparison loop vectorizes. Non-finite inputs are
+  // rejected (a NaN or inf would poison the block's scale): a block that has one is noted and rescanned below
+  // for the exact element.
+  std::atomic<std::size_t> first_bad_block{nblocks};
+  parallel_for(0, (nblocks + 255) / 256, [&](std::size_t chunk) {
+    std::vector<std::uint8_t> codes(bs);
+    for (std::size_t b = chunk * 256; b < std::min(nblocks, (chunk + 1) * 256); ++b) {
+      const std::size_t begin = b * bs, count = std::min(numel, begin + bs) - begin;
+      const float* v = values.data() + begin;
+      float m = 0.0f;
+      bool finite = true;
+      for (std::size_t k = 0; k < count; ++k) {
+        const float a = std::fabs(v[k]);
+        finite = finite && (a <= std::numeric_limits<float>::max());  // false for NaN and inf
+        m = a > m ? a : m;
+      }
+      if (!finite) {
+        std::size_t cur = first_bad_block.load();
+        while (b < cur && !first_bad_block.compare_exchange_weak(cur, b)) {
+        }
+        continue;
+      }
+      absmax[b] = m;
+      // bitsandbytes multiplies by the reciprocal (an all-zero block gives NaN -> code 0, value -0).
+      const float inv = 1.0f / m;
+      for (std::size_t k = 0; k < count; ++k) codes[k] = nf4_code(v[k] * inv);
+      if (count % 2) codes[count] = 0;
+      std::uint8_t* out = t.packed.data() + begin / 2;
+      for (std::size_t k = 0; k < count; k += 2) out[k / 2] = nf4_pack(codes[k], codes[k + 1]);
+    }
+  }, 0, 1);
+  if (const std::size_t bad = first_bad_block.load(); bad < nblocks) {
+    for (std::size_t i = bad * bs; i < numel; ++i) {
+      if (!std::isfinite(values[i])) {
+        throw InputError("", 0, "element " + std::to_string(i), std::to_string(values[i]), "cannot quantize a non-finite weight");
+      }
     }
   }
   if (!options.double_quant) {
@@ -169,7 +197,16 @@ inline void dequantize_nf4(const Nf4Tensor& t, std::span<float> out) {
                                          " elements, tensor has " + std::to_string(t.numel));
   const std::vector<float> scales = t.block_scales();
   const auto bs = static_cast<std::size_t>(t.blocksize);
-  for (std::size_t i = 0; i < t.numel; ++i) out[i] = t.quant_map[t.code(i)] * scales[i / bs];
+  parallel_for(0, (scales.size() + 255) / 256, [&](std::size_t chunk) {
+    for (std::size_t b = chunk * 256; b < std::min(scales.size(), (chunk + 1) * 256); ++b) {
+      const std::size_t begin = b * bs, end = std::min(t.numel, begin + bs);
+      for (std::size_t i = begin; i < end; i += 2) {
+        const std::uint8_t byte = t.packed[i / 2];
+        out[i] = t.quant_map[nf4_high(byte)] * scales[b];
+        if (i + 1 < end) out[i + 1] = t.quant_map[nf4_low(byte)] * scales[b];
+      }
+    }
+  }, 0, 1);
 }
 
 inline std::vector<float> dequantize_nf4(const Nf4Tensor& t) {
