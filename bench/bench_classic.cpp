@@ -8,7 +8,10 @@
 //   * bench/anchor_classic.py: the same with scikit-learn (timed inside Python).
 // Prints seconds per step, the speed-up ratios and each process's peak RSS.
 //
-// Usage: bench_classic [--docs N] [--threads N] [--python PATH] [--keep]
+// Usage: bench_classic [--docs N] [--threads N[,N...]] [--python PATH] [--source DIR] [--keep]
+//   --threads  thread counts to run ours with besides 1 (default: every core)
+//   --source   the kspam source tree (default: the one this program was built from; the
+//              KSPAM_SOURCE_DIR environment variable also sets it), for the corpus and the anchor
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -41,8 +44,8 @@ long peak_rss_kb() {
 }
 
 // Windows of 15-120 whitespace-separated pieces of a random source document, labeled like it.
-void write_corpus(const fs::path& path, std::size_t docs) {
-  const auto table = data::read_listings((fs::path(KSPAM_SOURCE_DIR) / "tests/reference/corpora/debian_docs.tsv").string());
+void write_corpus(const fs::path& source, const fs::path& path, std::size_t docs) {
+  const auto table = data::read_listings((source / "tests/reference/corpora/debian_docs.tsv").string());
   std::vector<std::vector<std::string>> pieces;
   std::vector<int> labels;
   for (const auto& row : table.rows) {
@@ -134,7 +137,10 @@ double total(const json::Value& v) {
 
 int main(int argc, char** argv) {
   std::size_t docs = 100000;
-  unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+  std::vector<unsigned> counts = {1};
+  if (std::thread::hardware_concurrency() > 1) counts.push_back(std::thread::hardware_concurrency());
+  fs::path source = KSPAM_SOURCE_DIR;
+  if (const char* env = std::getenv("KSPAM_SOURCE_DIR")) source = env;
   std::string python = fs::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
   if (const char* env = std::getenv("KSPAM_PYTHON")) python = env;
   bool keep = false;
@@ -147,13 +153,19 @@ int main(int argc, char** argv) {
       return argv[++i];
     };
     if (a == "--docs") docs = std::stoul(next());
-    else if (a == "--threads") threads = static_cast<unsigned>(std::stoul(next()));
+    else if (a == "--threads") {
+      counts = {1};
+      std::stringstream list(next());
+      for (std::string item; std::getline(list, item, ',');)
+        if (const auto t = static_cast<unsigned>(std::stoul(item)); t > 1) counts.push_back(t);
+    }
+    else if (a == "--source") source = next();
     else if (a == "--python") python = next();
     else if (a == "--keep") keep = true;
     else if (a == "--worker") worker_corpus = next();
     else if (a == "--worker-threads") worker_threads = static_cast<unsigned>(std::stoul(next()));
     else {
-      std::cerr << "usage: bench_classic [--docs N] [--threads N] [--python PATH] [--keep]\n";
+      std::cerr << "usage: bench_classic [--docs N] [--threads N[,N...]] [--python PATH] [--source DIR] [--keep]\n";
       return 2;
     }
   }
@@ -163,17 +175,16 @@ int main(int argc, char** argv) {
     const fs::path dir = fs::temp_directory_path() / ("kspam-bench-classic-" + std::to_string(::getpid()));
     fs::create_directories(dir);
     const fs::path corpus = dir / "corpus.tsv";
-    write_corpus(corpus, docs);
+    write_corpus(source, corpus, docs);
+    std::printf("machine: %u hardware threads\n", std::thread::hardware_concurrency());
     std::printf("corpus: %zu documents, %.1f MB (windows of tests/reference/corpora/debian_docs.tsv, seed 2026)\n", docs,
                 static_cast<double>(fs::file_size(corpus)) / 1e6);
     const std::string self = fs::read_symlink("/proc/self/exe").string();
 
-    std::vector<unsigned> counts = {1};
-    if (threads > 1) counts.push_back(threads);
     std::vector<json::Value> ours;
     for (unsigned t : counts)
       ours.push_back(run_json("'" + self + "' --worker '" + corpus.string() + "' --worker-threads " + std::to_string(t)));
-    const auto anchor = run_json(python + " '" + (fs::path(KSPAM_SOURCE_DIR) / "bench/anchor_classic.py").string() + "' '" +
+    const auto anchor = run_json(python + " '" + (source / "bench/anchor_classic.py").string() + "' '" +
                                  corpus.string() + "'");
 
     auto row = [](const char* name, const json::Value& v) {
@@ -199,8 +210,11 @@ int main(int argc, char** argv) {
                   anchor.find("lr_predict_seconds")->as_double() / v.find("lr_predict_seconds")->as_double(),
                   total(anchor) / total(v));
     }
-    if (ours.size() > 1)
-      std::printf("  thread scaling (1 -> %u): %.2fx\n", counts.back(), total(ours[0]) / total(ours.back()));
+    for (std::size_t k = 1; k < ours.size(); ++k)
+      std::printf("  thread scaling 1 -> %u: tfidf %.2fx, lr fit %.2fx, total %.2fx\n", counts[k],
+                  ours[0].find("tfidf_seconds")->as_double() / ours[k].find("tfidf_seconds")->as_double(),
+                  ours[0].find("lr_fit_seconds")->as_double() / ours[k].find("lr_fit_seconds")->as_double(),
+                  total(ours[0]) / total(ours[k]));
     std::printf("peak RSS: kspam %.1f MiB (1 thread) vs scikit-learn %.1f MiB (python process incl. interpreter and corpus)\n",
                 static_cast<double>(ours[0].find("peak_rss_kb")->as_int()) / 1024.0,
                 static_cast<double>(anchor.find("peak_rss_kb")->as_int()) / 1024.0);

@@ -7,7 +7,7 @@
 // where s_i is the sample weight times the class weight ('balanced': n / (2 * count of the row's
 // class), counted over all rows as scikit-learn does). The objective is strictly convex in w, so
 // there is one optimum; we reach it with a line-search Newton method whose steps come from
-// diagonally preconditioned conjugate gradients on Hessian-vector products (one fused sweep of X
+// conjugate gradients on Hessian-vector products (one fused sweep of X
 // each, never the Hessian itself), starting from w = 0 and the best constant intercept, and stopping
 // when every gradient component is below `tol`. With tol = 1e-6 the coefficients are within about
 // C * 1e-6 of the optimum, so they agree with scikit-learn's solvers run to convergence to 1e-4 or
@@ -188,18 +188,16 @@ class LogisticRegression {
   // in order, so the result is the same for any number of threads.
   struct Parts {
     std::size_t count = 1;
-    std::vector<Eigen::VectorXd> acc, acc2;
-    std::vector<double> scalar, scalar2, scalar3;
+    std::vector<Eigen::VectorXd> acc;
+    std::vector<double> scalar, scalar2;
   };
 
   Parts make_parts(std::size_t n, Eigen::Index d) const {
     Parts parts;
     parts.count = std::max<std::size_t>(1, std::min<std::size_t>(64, n / 2048));
     parts.acc.assign(parts.count, Eigen::VectorXd::Zero(d));
-    parts.acc2.assign(parts.count, Eigen::VectorXd::Zero(d));
     parts.scalar.assign(parts.count, 0.0);
     parts.scalar2.assign(parts.count, 0.0);
-    parts.scalar3.assign(parts.count, 0.0);
     return parts;
   }
 
@@ -213,17 +211,15 @@ class LogisticRegression {
     }, threads);
   }
 
-  // Objective, gradient (g_w, g_b), curvature D_i = s_i p_i (1 - p_i) and the Hessian's diagonal
-  // (the CG preconditioner), from the scores z = X w + b.
+  // Objective, gradient (g_w, g_b) and curvature D_i = s_i p_i (1 - p_i) from the scores z = X w + b.
   double gradient_pass(const Matrix& X, Parts& parts, const Eigen::VectorXd& z, Eigen::VectorXd& curvature,
-                       Eigen::VectorXd& g_w, double& g_b, Eigen::VectorXd& diag_w, double& diag_b) const {
+                       Eigen::VectorXd& g_w, double& g_b) const {
     const int* outer = X.outerIndexPtr();
     const int* inner = X.innerIndexPtr();
     const double* val = X.valuePtr();
     for_parts(X, parts, [&](std::size_t p, std::size_t begin, std::size_t end) {
       double* g = parts.acc[p].setZero().data();
-      double* h = parts.acc2[p].setZero().data();
-      double loss = 0.0, gb = 0.0, hb = 0.0;
+      double loss = 0.0, gb = 0.0;
       for (std::size_t i = begin; i < end; ++i) {
         const auto ii = static_cast<Eigen::Index>(i);
         const double si = s_[ii];
@@ -235,39 +231,30 @@ class LogisticRegression {
         const double pi = sigmoid(zi);
         loss += si * (softplus(zi) - yi * zi);
         const double ri = si * (pi - yi);
-        const double di = si * pi * (1.0 - pi);
-        curvature[ii] = di;
+        curvature[ii] = si * pi * (1.0 - pi);
         gb += ri;
-        hb += di;
-        for (int k = outer[i]; k < outer[i + 1]; ++k) {
-          g[inner[k]] += val[k] * ri;
-          h[inner[k]] += val[k] * val[k] * di;
-        }
+        for (int k = outer[i]; k < outer[i + 1]; ++k) g[inner[k]] += val[k] * ri;
       }
       parts.scalar[p] = loss;
       parts.scalar2[p] = gb;
-      parts.scalar3[p] = hb;
     });
-    const double inv_c = 1.0 / options_.C;
-    g_w = inv_c * w_;
-    diag_w.setConstant(inv_c);
+    g_w = w_ / options_.C;
     double loss = 0.0;
     g_b = 0.0;
-    diag_b = 0.0;
     for (std::size_t p = 0; p < parts.count; ++p) {
       g_w += parts.acc[p];
-      diag_w += parts.acc2[p];
       loss += parts.scalar[p];
       g_b += parts.scalar2[p];
-      diag_b += parts.scalar3[p];
     }
     if (!options_.fit_intercept) g_b = 0.0;
     return loss + w_.squaredNorm() / (2.0 * options_.C);
   }
 
   // out = H v: X^T (D (X v_w + v_b)) + v_w / C, and the intercept row.
+  // Also keeps X v + v_b per row in `xv`: the line search needs X step, and step is a combination
+  // of the CG directions, so X step is built from these without another sweep.
   void hessian_pass(const Matrix& X, Parts& parts, const Eigen::VectorXd& curvature, const Eigen::VectorXd& v_w,
-                    double v_b, Eigen::VectorXd& out_w, double& out_b) const {
+                    double v_b, Eigen::VectorXd& out_w, double& out_b, Eigen::VectorXd& xv) const {
     const int* outer = X.outerIndexPtr();
     const int* inner = X.innerIndexPtr();
     const double* val = X.valuePtr();
@@ -278,9 +265,10 @@ class LogisticRegression {
       double sum = 0.0;
       for (std::size_t i = begin; i < end; ++i) {
         const double di = curvature[static_cast<Eigen::Index>(i)];
-        if (di == 0.0) continue;
         double t = vb;
         for (int k = outer[i]; k < outer[i + 1]; ++k) t += val[k] * v[inner[k]];
+        xv[static_cast<Eigen::Index>(i)] = t;
+        if (di == 0.0) continue;
         const double u = di * t;
         sum += u;
         for (int k = outer[i]; k < outer[i + 1]; ++k) acc[inner[k]] += val[k] * u;
@@ -315,15 +303,15 @@ class LogisticRegression {
       for (Eigen::Index i = 0; i < n; ++i) (y_[i] > 0.5 ? pos : neg) += s_[i];
       b_ = std::log(pos / neg);
     }
-    Eigen::VectorXd z = Eigen::VectorXd::Constant(n, b_), curvature(n), gw(d), diag(d), dw(d), xd(n), z_try(n);
-    Eigen::VectorXd res_w(d), pre_w(d), dir_w(d), hv_w(d), w_try(d);
-    double gb = 0, diag_b = 0, db = 0;
+    Eigen::VectorXd z = Eigen::VectorXd::Constant(n, b_), curvature(n), gw(d), dw(d), xd(n), xdir(n), z_try(n);
+    Eigen::VectorXd res_w(d), dir_w(d), hv_w(d), w_try(d);
+    double gb = 0, db = 0;
     converged_ = false;
     n_iter_ = 0;
     cg_steps_ = 0;
 
     for (int iter = 0;; ++iter) {
-      objective_ = gradient_pass(X, parts, z, curvature, gw, gb, diag, diag_b);
+      objective_ = gradient_pass(X, parts, z, curvature, gw, gb);
       final_gradient_ = std::max(gw.size() ? gw.cwiseAbs().maxCoeff() : 0.0, std::fabs(gb));
       if (final_gradient_ <= options_.tol) {
         converged_ = true;
@@ -332,49 +320,45 @@ class LogisticRegression {
       if (iter == options_.max_iter) break;
       n_iter_ = iter + 1;
 
-      // Preconditioned conjugate gradients for H step = -g (diagonal preconditioner), to a relative
-      // accuracy that tightens as g shrinks: a truncated-Newton forcing sequence, superlinear
-      // convergence without exact solves.
+      // Conjugate gradients for H step = -g, to a relative accuracy that tightens as g shrinks: a
+      // truncated-Newton forcing sequence, superlinear convergence without exact solves. (A
+      // diagonal preconditioner was tried: on TF-IDF data it took more CG steps, not fewer.)
       const double g_norm = std::sqrt(gw.squaredNorm() + gb * gb);
       const double cg_tol = std::min(0.5, std::sqrt(g_norm)) * g_norm;
-      const double inv_diag_b = options_.fit_intercept && diag_b > 0 ? 1.0 / diag_b : 0.0;
       dw.setZero();
       db = 0.0;
+      xd.setZero();
       res_w = -gw;
       double res_b = options_.fit_intercept ? -gb : 0.0;
-      pre_w = res_w.cwiseQuotient(diag);
-      double pre_b = res_b * inv_diag_b;
-      dir_w = pre_w;
-      double dir_b = pre_b;
-      double rz = res_w.dot(pre_w) + res_b * pre_b;
+      dir_w = res_w;
+      double dir_b = res_b;
+      double rr = res_w.squaredNorm() + res_b * res_b;
       const int max_cg = static_cast<int>(std::min<Eigen::Index>(d + 1, 250));
-      for (int k = 0; k < max_cg; ++k) {
-        if (std::sqrt(res_w.squaredNorm() + res_b * res_b) <= cg_tol) break;
+      for (int k = 0; k < max_cg && std::sqrt(rr) > cg_tol; ++k) {
         double hv_b;
-        hessian_pass(X, parts, curvature, dir_w, dir_b, hv_w, hv_b);
+        hessian_pass(X, parts, curvature, dir_w, dir_b, hv_w, hv_b, xdir);
         ++cg_steps_;
         const double curv = dir_w.dot(hv_w) + dir_b * hv_b;
         if (!(curv > 0.0)) break;  // cannot happen for this convex problem, but never divide by 0
-        const double alpha = rz / curv;
+        const double alpha = rr / curv;
         dw += alpha * dir_w;
         db += alpha * dir_b;
+        xd += alpha * xdir;
         res_w -= alpha * hv_w;
         res_b -= alpha * hv_b;
-        pre_w = res_w.cwiseQuotient(diag);
-        pre_b = res_b * inv_diag_b;
-        const double rz_next = res_w.dot(pre_w) + res_b * pre_b;
-        const double beta = rz_next / rz;
-        rz = rz_next;
-        dir_w = pre_w + beta * dir_w;
-        dir_b = pre_b + beta * dir_b;
+        const double rr_next = res_w.squaredNorm() + res_b * res_b;
+        const double beta = rr_next / rr;
+        rr = rr_next;
+        dir_w = res_w + beta * dir_w;
+        dir_b = res_b + beta * dir_b;
       }
       if (dw.squaredNorm() + db * db == 0.0) {
         dw = -gw;
         db = options_.fit_intercept ? -gb : 0.0;
+        multiply(X, dw, db, xd);
       }
 
-      // Backtracking (Armijo) line search; X step is computed once, so each trial costs O(n).
-      multiply(X, dw, db, xd);
+      // Backtracking (Armijo) line search; X step is known, so each trial costs O(n).
       const double slope = gw.dot(dw) + gb * db;
       double t = 1.0;
       bool moved = false;
@@ -394,7 +378,7 @@ class LogisticRegression {
       if (!moved) {
         // No decrease representable in double precision: as close as it gets. Report the
         // gradient where we stand.
-        objective_ = gradient_pass(X, parts, z, curvature, gw, gb, diag, diag_b);
+        objective_ = gradient_pass(X, parts, z, curvature, gw, gb);
         final_gradient_ = std::max(gw.size() ? gw.cwiseAbs().maxCoeff() : 0.0, std::fabs(gb));
         converged_ = final_gradient_ <= options_.tol;
         break;
