@@ -378,3 +378,31 @@ TEST_CASE("download: two runs on the same cache at once stay consistent", "[imag
   for (const auto& e : fs::directory_iterator(dir.path)) files += e.is_regular_file();
   CHECK(files == urls.size());
 }
+
+TEST_CASE("download: https with certificate verification", "[image][download][tls]") {
+  const auto tls = test::image_fixture_dir() / "tls";
+  httplib::SSLServer https((tls / "cert.pem").c_str(), (tls / "key.pem").c_str());
+  REQUIRE(https.is_valid());
+  const std::string png = server().png();
+  https.Get("/secure.png", [&](const httplib::Request&, httplib::Response& res) { res.set_content(png, "image/png"); });
+  const int port = https.bind_to_any_port("127.0.0.1");
+  REQUIRE(port > 0);
+  std::thread listener([&] { https.listen_after_bind(); });
+  while (!https.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  const std::string url = "https://127.0.0.1:" + std::to_string(port) + "/secure.png";
+  TempDir dir;
+  auto o = fast_options();
+  o.http.read_timeout_s = 2.0;
+  // A self-signed certificate is refused by default, and that is final.
+  auto refused = image::fetch_to_cache(url, dir.path, o);
+  CHECK(refused.outcome == "missing");
+  CHECK(refused.reason == "tls");
+  CHECK(refused.attempts == 1);
+  // Trusted through ca_cert_file, the same URL downloads.
+  o.http.ca_cert_file = (tls / "cert.pem").string();
+  auto trusted = image::fetch_to_cache(url, dir.path, o);
+  CHECK(trusted.outcome == "downloaded");
+  CHECK(read_file(*trusted.path) == png);
+  https.stop();
+  listener.join();
+}

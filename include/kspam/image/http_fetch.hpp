@@ -31,6 +31,7 @@ struct HttpOptions {
   int max_redirects = 5;
   std::uint64_t max_bytes = 20ull << 20;  // 20 MiB
   bool verify_tls = true;
+  std::string ca_cert_file;  // extra trust anchor (PEM); empty: the system's CA store
   std::string user_agent = "kspam/0.1 (+image fetch)";
 };
 
@@ -126,6 +127,7 @@ inline FetchResult http_get_image(const Url& start, const HttpOptions& options) 
     client.set_follow_location(false);  // redirects are counted and loop-checked here
     client.set_keep_alive(false);
     client.enable_server_certificate_verification(options.verify_tls);
+    if (!options.ca_cert_file.empty()) client.set_ca_cert_path(options.ca_cert_file);
     httplib::Headers headers{{"User-Agent", options.user_agent}, {"Accept", "image/*"}};
 
     int status = 0;
