@@ -66,6 +66,35 @@ TEST_CASE("config.json written by transformers 5.17 is read completely", "[model
   CHECK(model::load_qwen3vl_config(model_fixtures() / "m1").tie_word_embeddings);
 }
 
+TEST_CASE("a Qwen3-VL-2B-Instruct config.json in the 4.57 layout is read", "[model][config]") {
+  // The published checkpoint's settings (architecture notes §1.1), spelled as transformers 4.57 wrote them.
+  const auto c = model::parse_qwen3vl_config(json::parse(R"({
+    "architectures": ["Qwen3VLForConditionalGeneration"], "model_type": "qwen3_vl",
+    "image_token_id": 151655, "video_token_id": 151656, "vision_start_token_id": 151652,
+    "vision_end_token_id": 151653, "tie_word_embeddings": true, "transformers_version": "4.57.0.dev0",
+    "text_config": {"model_type": "qwen3_vl_text", "vocab_size": 151936, "hidden_size": 2048,
+      "intermediate_size": 6144, "num_hidden_layers": 28, "num_attention_heads": 16, "num_key_value_heads": 8,
+      "head_dim": 128, "hidden_act": "silu", "rms_norm_eps": 1e-06, "max_position_embeddings": 262144,
+      "rope_theta": 5000000, "attention_bias": false, "attention_dropout": 0.0, "tie_word_embeddings": true,
+      "rope_scaling": {"mrope_interleaved": true, "mrope_section": [24, 20, 20], "rope_type": "default"},
+      "bos_token_id": 151643, "eos_token_id": 151645, "dtype": "bfloat16"},
+    "vision_config": {"model_type": "qwen3_vl", "depth": 24, "hidden_size": 1024, "num_heads": 16,
+      "intermediate_size": 4096, "hidden_act": "gelu_pytorch_tanh", "in_channels": 3, "patch_size": 16,
+      "temporal_patch_size": 2, "spatial_merge_size": 2, "out_hidden_size": 2048,
+      "num_position_embeddings": 2304, "deepstack_visual_indexes": [5, 11, 17], "initializer_range": 0.02}
+  })"), "config.json");
+  CHECK(c.text.rope_theta == 5000000.0);
+  CHECK(c.text.mrope_section == std::vector<int>{24, 20, 20});
+  CHECK(c.text.num_key_value_heads == 8);
+  CHECK(c.vision.rope_theta == 10000.0);
+  CHECK(c.vision.head_dim() == 64);
+  CHECK(c.vision.patch_dim() == 1536);
+  CHECK(c.vision.position_grid() == 48);
+  CHECK(c.vision.deepstack_visual_indexes == std::vector<int>{5, 11, 17});
+  CHECK(c.tie_word_embeddings);
+  CHECK(c.eos_token_ids == std::vector<std::int64_t>{151645});
+}
+
 TEST_CASE("the older rope_scaling + rope_theta form gives the same model", "[model][config]") {
   const auto dir = edited_model("m1", "rope_scaling", [](json::Value& c) {
     json::Value& text = c["text_config"];
