@@ -19,10 +19,15 @@ Instruct chat template, and writes into OUT:
                     the generation prompt, and the processor's input_ids / image_grid_thw with the
                     Qwen3-VL label rule (loss from after "<|im_start|>assistant\\n" to the end)
 
-Command that produced the committed fixtures (GPU machine, 2026-11-24; see bench/RESULTS.md):
-  python3 tests/reference/make_text_fixtures.py --tokenizer .gpu-bin/text/tokenizer.json \\
-      --corpus tests/reference/corpora/text \\
-      --template tests/reference/fixtures/text/qwen3_vl_instruct_chat_template.jinja --out $OUT/text
+Command that produced the committed fixtures (GPU machine through the device `run` tool, 2026-11-24,
+tokenizers 0.23.2, transformers 5.17.0; .gpu-bin/text/ held a copy of the setup script's tokenizer.json):
+  python3 tests/reference/make_text_fixtures.py --tokenizer .gpu-bin/text/tokenizer.json \
+      --corpus tests/reference/corpora/text \
+      --template tests/reference/fixtures/text/qwen3_vl_instruct_chat_template.jinja --out /tmp/textfx
+  tar czf $OUT/text_fixtures.tar.gz -C /tmp/textfx .     # then unpacked into tests/reference/fixtures/text/
+
+The template file is a verbatim copy of the Qwen3-VL Instruct chat template (5,292 bytes, the size
+qwen3-vl-architecture.md §6 gives for the checkpoint's file), used only to render these fixtures.
 """
 import argparse
 import hashlib
