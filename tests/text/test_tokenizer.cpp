@@ -4,6 +4,8 @@
 #include <catch2/catch.hpp>
 
 #include "kspam/core/hash.hpp"
+#include "kspam/core/rng.hpp"
+#include "kspam/text/nfc.hpp"
 #include "kspam/text/pretokenizer.hpp"
 #include "text_test_support.hpp"
 
@@ -171,4 +173,28 @@ TEST_CASE("tokenizer refuses tokenizer.json files it cannot reproduce", "[tokeni
                     Catch::Contains("byte fallback"));
   CHECK_THROWS_AS(Tokenizer::from_json("{not json", "t.json"), InputError);
   CHECK_THROWS_AS(Tokenizer::from_json("[]", "t.json"), InputError);
+}
+
+TEST_CASE("tokenizer round-trips random bytes through repair and NFC, pieces tile the text", "[tokenizer]") {
+  const Tokenizer& tok = qwen3();
+  kspam::Rng rng(20261124);
+  // Bytes biased towards the interesting ones: ASCII, continuation bytes, lead bytes, spaces, quotes.
+  const std::string alphabet = std::string("aZ9 '\n\r\t!#<|>") + "\x80\xbf\xc3\xa9\xcc\x81\xe2\x80\x83\xf0\x9f\x98\x80\xff\xed";
+  for (int round = 0; round < 3000; ++round) {
+    std::string input;
+    const auto n = rng.below(40) + 1;
+    for (std::uint64_t k = 0; k < n; ++k) input += alphabet[rng.below(alphabet.size())];
+    const std::string repaired = to_valid_utf8(input);
+    REQUIRE(is_valid_utf8(repaired));
+    std::size_t covered = 0;
+    pretokenize(repaired, [&](std::size_t b, std::size_t e) {
+      CHECK(b == covered);
+      CHECK(e > b);
+      covered = e;
+    });
+    CHECK(covered == repaired.size());
+    // No added token can form from this alphabet (no "<|...|>" word), so the text is one segment.
+    CHECK(tok.decode(tok.encode(input)) == nfc(repaired));
+    CHECK(nfc(nfc(repaired)) == nfc(repaired));
+  }
 }
