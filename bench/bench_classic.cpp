@@ -99,9 +99,9 @@ int worker(const fs::path& corpus, unsigned threads) {
   const Eigen::VectorXd p = model.predict_proba(X);
   const double predict = watch.seconds();
 
-  // The same fit stopped where recent scikit-learn stops by default: its lbfgs works on the mean
-  // loss with gtol=1e-4, i.e. max |gradient of the summed loss| <= 1e-4 * n. Far from converged,
-  // but the like-for-like time.
+  // The same fit stopped where newer scikit-learn (1.9 on the GPU machine) stops by default: its
+  // lbfgs works on the mean loss with gtol=1e-4, i.e. max |gradient of the summed loss| <= 1e-4 * n.
+  // Far from converged, but the like-for-like time.
   classic::LogisticOptions loose_options = lr_options;
   loose_options.tol = 1e-4 * static_cast<double>(docs.size());
   classic::LogisticRegression loose(loose_options);
@@ -231,7 +231,7 @@ int main(int argc, char** argv) {
                   ours[0].find("tfidf_seconds")->as_double() / ours[k].find("tfidf_seconds")->as_double(),
                   ours[0].find("lr_fit_seconds")->as_double() / ours[k].find("lr_fit_seconds")->as_double(),
                   total(ours[0]) / total(ours[k]));
-    std::printf("\nlogistic regression stopped at scikit-learn's default point (max |mean-loss gradient| <= 1e-4):\n");
+    std::printf("\nlogistic regression stopped at max |mean-loss gradient| <= 1e-4 (newer scikit-learn's lbfgs default, gtol on the mean loss):\n");
     for (std::size_t k = 0; k < ours.size(); ++k) {
       const auto& v = ours[k];
       std::printf("  %2u thread%s: %.3f s, %lld Newton steps, %.1fx scikit-learn's fit; max |P - P_converged| %.2e\n",
