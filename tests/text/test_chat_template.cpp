@@ -159,3 +159,19 @@ TEST_CASE("sft truncation shortens only the description", "[chat][sft]") {
   const auto too_big = fit_listing_example(tok, "x", "big.png", {1, 64, 64}, answer, options);
   CHECK_FALSE(too_big.fits);
 }
+
+TEST_CASE("inference prompt is exactly the training example's prompt", "[chat][sft]") {
+  const Tokenizer& tok = qwen3();
+  for (const std::string& image : {std::string("img.png"), std::string()}) {
+    const std::array<std::int64_t, 3> grid = image.empty() ? std::array<std::int64_t, 3>{} : std::array<std::int64_t, 3>{1, 20, 14};
+    const std::string description = "Beige trainers Supreme / Chanel / Dior #hype";
+    const auto train = fit_listing_example(tok, description, image, grid, assistant_target_for(true, 1.0, description));
+    const auto infer = fit_listing_example(tok, description, image, grid, "", {}, 64);
+    REQUIRE(train.fits);
+    REQUIRE(infer.fits);
+    CHECK(infer.example.supervised_tokens() == 0);
+    REQUIRE(infer.example.input_ids.size() == train.example.prompt_length);
+    CHECK(std::equal(infer.example.input_ids.begin(), infer.example.input_ids.end(), train.example.input_ids.begin()));
+    CHECK(infer.example.image_tokens == (image.empty() ? 0u : 70u));
+  }
+}

@@ -110,6 +110,8 @@ inline FittedListing fit_listing_example(const Tokenizer& tokenizer, const std::
       f.example.input_ids = tokenize_prompt(tokenizer, f.prompt, options.merge_size);
       f.example.prompt_length = f.example.input_ids.size();
       f.example.labels.assign(f.example.input_ids.size(), kIgnoreLabel);
+      const TokenId pad = tokenizer.require_token(kImagePad);
+      for (TokenId id : f.example.input_ids) f.example.image_tokens += id == pad;
     } else {
       f.example = tokenize_example(tokenizer, f.prompt, answer, options.merge_size);
     }
