@@ -25,7 +25,16 @@ DocumentFrequencyBound bound(const json::Value& v) {
 TfidfOptions options_from(const json::Value& params) {
   TfidfOptions o;
   if (auto* v = params.find("max_features")) o.max_features = static_cast<std::size_t>(v->as_int());
-  if (auto* v = params.find("stop_words")) o.stop_words = v->as_string() == "english" ? StopWords::English : StopWords::None;
+  if (auto* v = params.find("stop_words")) {
+    if (v->is_string()) {
+      o.stop_words = v->as_string() == "english" ? StopWords::English : StopWords::None;
+    } else {
+      o.stop_words = StopWords::Custom;
+      for (const auto& w : v->as_array()) o.custom_stop_words.push_back(w.as_string());
+    }
+  }
+  if (auto* v = params.find("lowercase")) o.lowercase = v->as_bool();
+  if (auto* v = params.find("smooth_idf")) o.smooth_idf = v->as_bool();
   if (auto* v = params.find("min_df")) o.min_df = bound(*v);
   if (auto* v = params.find("max_df")) o.max_df = bound(*v);
   if (auto* v = params.find("ngram_range")) {
@@ -97,6 +106,10 @@ TEST_CASE("tfidf: Unicode edge cases give sklearn's vocabulary, idf and matrix",
 
 TEST_CASE("tfidf: stop words and bigrams on Unicode edge cases", "[classic][tfidf]") {
   require_identical("tfidf_edge_cases_stop.json");
+}
+
+TEST_CASE("tfidf: lowercase=False, a custom stop list, 1-3-grams, unsmoothed idf", "[classic][tfidf]") {
+  require_identical("tfidf_edge_cases_keep_case.json");
 }
 
 TEST_CASE("tfidf: Debian corpus, max_features cut without a tie is identical to sklearn", "[classic][tfidf]") {

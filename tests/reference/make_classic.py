@@ -311,6 +311,9 @@ def main():
     tfidf_fixture("int_df_no_stop", docs, {"min_df": 3, "max_df": 150, "ngram_range": (2, 3)}, eval_limit=40)
     tfidf_fixture("edge_cases", "unicode_edge_cases.tsv", {})
     tfidf_fixture("edge_cases_stop", "unicode_edge_cases.tsv", {"stop_words": "english", "ngram_range": (1, 2)})
+    tfidf_fixture("edge_cases_keep_case", "unicode_edge_cases.tsv",
+                  {"lowercase": False, "stop_words": ["deal", "the", "Nike", "caf\u00e9"], "sublinear_tf": True,
+                   "smooth_idf": False, "ngram_range": (1, 3)})
 
     lr_tfidf = {"stop_words": "english", "min_df": 2}
     logistic_fixture("default", docs, lr_tfidf, {})
