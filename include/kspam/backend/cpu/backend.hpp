@@ -142,35 +142,39 @@ struct Backend {
     const Eigen::Index group = heads / kv_heads;
     const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
     Matrix out = Matrix::Zero(lq, heads * head_dim);
-    // Segment of each row (non-causal case).
-    std::vector<std::pair<Eigen::Index, Eigen::Index>> span(static_cast<std::size_t>(lq), {0, lk});
-    if (!causal && !segments.empty()) {
-      for (const auto& s : segments) {
-        for (Eigen::Index i = s.first; i < s.second; ++i) span[static_cast<std::size_t>(i)] = s;
-      }
+    // Blocks of (query rows, key rows) that attend to each other: the whole thing when causal (the mask
+    // is applied inside), else one block per segment.
+    std::vector<std::pair<Eigen::Index, Eigen::Index>> blocks;
+    if (causal || segments.empty()) {
+      blocks.emplace_back(0, lq);
+    } else {
+      blocks = segments;
     }
     auto one_head = [&](std::size_t hi) {
       const Eigen::Index h = static_cast<Eigen::Index>(hi);
       const Eigen::Index kvh = h / group;
-      const auto kh = k.middleCols(kvh * head_dim, head_dim);
-      const auto vh = v.middleCols(kvh * head_dim, head_dim);
-      Eigen::VectorXf scores;
-      for (Eigen::Index i = 0; i < lq; ++i) {
-        Eigen::Index begin = 0, end = lk;
-        if (causal) {
-          end = std::min(lk, q_offset + i + 1);
-        } else {
-          begin = span[static_cast<std::size_t>(i)].first;
-          end = span[static_cast<std::size_t>(i)].second;
+      for (const auto& [b0, b1] : blocks) {
+        const Eigen::Index rows = b1 - b0;
+        const Eigen::Index k0 = causal || segments.empty() ? 0 : b0;
+        const Eigen::Index keys = causal || segments.empty() ? lk : rows;
+        if (rows <= 0 || keys <= 0) continue;
+        Matrix scores(rows, keys);
+        scores.noalias() = q.block(b0, h * head_dim, rows, head_dim) * k.block(k0, kvh * head_dim, keys, head_dim).transpose();
+        for (Eigen::Index i = 0; i < rows; ++i) {
+          // Causal: query i (absolute position q_offset + i) sees keys 0 .. q_offset + i.
+          const Eigen::Index visible = causal ? std::min(keys, q_offset + b0 + i + 1) : keys;
+          auto row = scores.row(i);
+          if (visible <= 0) {
+            row.setZero();
+            continue;
+          }
+          row.head(visible) *= scale;
+          const float m = row.head(visible).maxCoeff();
+          row.head(visible) = (row.head(visible).array() - m).exp();
+          row.head(visible) /= row.head(visible).sum();
+          row.tail(keys - visible).setZero();
         }
-        const Eigen::Index n = end - begin;
-        if (n <= 0) continue;
-        scores.noalias() = kh.middleRows(begin, n) * q.row(i).segment(h * head_dim, head_dim).transpose();
-        scores *= scale;
-        const float m = scores.maxCoeff();
-        scores = (scores.array() - m).exp();
-        scores /= scores.sum();
-        out.row(i).segment(h * head_dim, head_dim).noalias() = scores.transpose() * vh.middleRows(begin, n);
+        out.block(b0, h * head_dim, rows, head_dim).noalias() = scores * v.block(k0, kvh * head_dim, keys, head_dim);
       }
     };
     const double work = static_cast<double>(lq) * static_cast<double>(lk) * static_cast<double>(heads * head_dim);
