@@ -20,7 +20,7 @@ struct ImagesArgs {
   int attempts = 4;
   double timeout = 30.0;
   double max_mb = 20.0;
-  std::uint64_t max_pixels = image::DecodeLimits{}.max_pixels;
+  std::uint64_t max_pixels = image::DownloadOptions{}.decode.max_pixels;
 };
 
 const CommandRegistrar registrar{{

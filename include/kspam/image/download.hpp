@@ -35,7 +35,9 @@ namespace kspam::image {
 
 struct DownloadOptions {
   HttpOptions http;
-  DecodeLimits decode;                  // the pixel-count cap
+  // The pixel-count cap for the validating decode: 40 MP (120 MB of RGB) per worker at most, well
+  // above any listing photo; PIL's own bomb limit (89.5 MP) would allow 270 MB per worker.
+  DecodeLimits decode{40'000'000};
   int max_attempts = 4;                 // tries per URL, the first included
   double backoff_initial_s = 0.5;       // before the 2nd try; doubles each time
   double backoff_max_s = 30.0;
