@@ -276,3 +276,25 @@ TEST_CASE("report.html needs nothing from the network", "[eval][report]") {
     CHECK(html.find(section) != std::string::npos);
   for (const auto& p : s.plots) CHECK(html.find(read_file(p).substr(read_file(p).find("<svg"), 200)) != std::string::npos);
 }
+
+TEST_CASE("without a tuning set, the chosen policy also gets a cross-validated estimate", "[eval][evaluation]") {
+  const auto r = evaluate(mini_inputs(), {});
+  REQUIRE(r.cross_validated);
+  CHECK(r.cross_validated->rows == r.metrics.rows);
+  CHECK(r.cross_validated_thresholds.size() == 5);
+  // Pooled held-out decisions: recompute them from the per-fold thresholds.
+  std::size_t decided = 0;
+  for (int t = 0; t < 2; ++t)
+    for (int d = 0; d < 3; ++d) decided += r.cross_validated->decisions[t][d];
+  CHECK(decided == r.metrics.rows);
+  // In-sample choice is the best on these rows, so the honest estimate cannot beat it.
+  CHECK(*r.cross_validated->macro_f1() <= *r.at_chosen.macro_f1() + 1e-12);
+  const auto j = r.metrics_json();
+  const auto* cv = j.find("policy")->find("cross_validated_estimate");
+  REQUIRE(cv);
+  CHECK(cv->find("review_threshold")->is_null());
+  CHECK(cv->find("fold_thresholds")->as_array().size() == 5);
+  auto in = mini_inputs();
+  in.val_predictions = mini() / "legacy.csv";
+  CHECK_FALSE(evaluate(in, {}).cross_validated);  // a real tuning set needs no estimate
+}

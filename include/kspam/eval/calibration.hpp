@@ -20,7 +20,7 @@
 
 #include "kspam/core/error.hpp"
 #include "kspam/core/json.hpp"
-#include "kspam/core/rng.hpp"
+#include "kspam/eval/folds.hpp"
 
 namespace kspam::eval {
 
@@ -192,15 +192,7 @@ inline std::vector<double> cross_fit_isotonic(std::span<const int> truth, std::s
                                               std::uint64_t seed) {
   if (truth.size() != score.size()) throw Error("cross_fit_isotonic: truth and score differ in length");
   folds = std::max(2, folds);
-  std::vector<int> fold_of(truth.size(), 0);
-  Rng rng(seed);
-  for (int cls = 0; cls < 2; ++cls) {
-    std::vector<std::size_t> members;
-    for (std::size_t i = 0; i < truth.size(); ++i)
-      if (truth[i] == cls) members.push_back(i);
-    rng.shuffle(members);
-    for (std::size_t k = 0; k < members.size(); ++k) fold_of[members[k]] = int(k % std::size_t(folds));
-  }
+  const auto fold_of = stratified_folds(truth, folds, seed);
   std::vector<double> out(truth.size(), 0.0);
   for (int f = 0; f < folds; ++f) {
     std::vector<double> fx, fy;

@@ -25,6 +25,7 @@
 #include "kspam/core/json.hpp"
 #include "kspam/data/read_listings.hpp"
 #include "kspam/eval/calibration.hpp"
+#include "kspam/eval/folds.hpp"
 #include "kspam/eval/listing_images.hpp"
 #include "kspam/eval/metrics.hpp"
 #include "kspam/eval/policy.hpp"
@@ -132,6 +133,10 @@ struct EvaluationResult {
   std::string tuned_on;
   PolicyThresholds chosen;
   PolicyOutcome at_chosen;
+  // Without a separate tuning set: thresholds chosen on k-1 folds, applied to the held-out fold,
+  // pooled over the folds; an estimate of the chosen policy on rows it was not tuned on.
+  std::optional<PolicyOutcome> cross_validated;
+  std::vector<PolicyThresholds> cross_validated_thresholds;  // one per fold
   std::optional<CalibrationSummary> calibration;
   std::vector<Slice> slices;
   std::optional<Uplift> uplift;
@@ -172,6 +177,18 @@ struct EvaluationResult {
       s["grid"]["step"] = options.grid.step;
       s["tuned_on"] = tuned_on;
       policy["sweep"] = s;
+    }
+    if (cross_validated) {
+      json::Value cv = cross_validated->to_json();
+      cv["review_threshold"] = nullptr;  // thresholds differ per fold: listed below
+      cv["demote_threshold"] = nullptr;
+      json::Value per_fold = json::Value::array();
+      for (const auto& t : cross_validated_thresholds) per_fold.push_back(t.to_json());
+      cv["fold_thresholds"] = per_fold;
+      cv["method"] = std::to_string(cross_validated_thresholds.size()) +
+                     "-fold stratified cross-validation: thresholds swept on the other folds, applied to each held-out "
+                     "fold, outcomes pooled (an honest estimate of the in-sample chosen point)";
+      policy["cross_validated_estimate"] = cv;
     }
     policy["chosen_thresholds"] = chosen.to_json();
     policy["at_chosen"] = at_chosen.to_json();
@@ -273,6 +290,29 @@ inline EvaluationResult evaluate(const EvaluationInputs& inputs, const Evaluatio
   }
   r.at_chosen = evaluate_policy(r.rows, r.chosen, options.costs);
   apply_policy(r.rows, r.chosen);
+
+  if (options.sweep && !val) {
+    // Labeled rows only, in order; folds as the calibration's cross-fitting draws them.
+    std::vector<Prediction> labeled;
+    for (const auto& p : r.rows)
+      if (p.truth) labeled.push_back(p);
+    std::vector<int> truth;
+    for (const auto& p : labeled) truth.push_back(*p.truth);
+    const int folds = std::max(2, options.cross_fit_folds);
+    const auto fold_of = stratified_folds(truth, folds, options.seed);
+    std::vector<Decision> decisions(labeled.size(), Decision::Keep);
+    for (int f = 0; f < folds; ++f) {
+      std::vector<Prediction> train;
+      for (std::size_t i = 0; i < labeled.size(); ++i)
+        if (fold_of[i] != f) train.push_back(labeled[i]);
+      if (train.empty()) continue;
+      const auto t = sweep_thresholds(train, options.grid, options.objective, options.costs).chosen().thresholds;
+      r.cross_validated_thresholds.push_back(t);
+      for (std::size_t i = 0; i < labeled.size(); ++i)
+        if (fold_of[i] == f) decisions[i] = decide(labeled[i], t);
+    }
+    r.cross_validated = summarize_decisions(labeled, decisions, options.costs);
+  }
 
   // Calibration.
   {

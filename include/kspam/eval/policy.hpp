@@ -113,17 +113,17 @@ struct PolicyOutcome {
   }
 };
 
-inline PolicyOutcome evaluate_policy(const std::vector<Prediction>& rows, const PolicyThresholds& t,
-                                     const CostMatrix& costs) {
+// The outcome of given decisions (one per row, e.g. from per-fold thresholds) on the labeled rows.
+inline PolicyOutcome summarize_decisions(const std::vector<Prediction>& rows, const std::vector<Decision>& decisions,
+                                         const CostMatrix& costs) {
+  if (decisions.size() != rows.size()) throw Error("summarize_decisions: one decision per row needed");
   PolicyOutcome out;
-  out.thresholds = t;
   std::vector<int> truth, demoted;
-  for (const auto& p : rows) {
-    if (!p.truth) continue;
-    const Decision d = decide(p, t);
-    out.decisions[*p.truth][int(d)]++;
-    truth.push_back(*p.truth);
-    demoted.push_back(d == Decision::Demote ? 1 : 0);
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    if (!rows[i].truth) continue;
+    out.decisions[*rows[i].truth][int(decisions[i])]++;
+    truth.push_back(*rows[i].truth);
+    demoted.push_back(decisions[i] == Decision::Demote ? 1 : 0);
   }
   out.rows = truth.size();
   out.demote_metrics = compute_metrics(truth, demoted);
@@ -133,6 +133,16 @@ inline PolicyOutcome evaluate_policy(const std::vector<Prediction>& rows, const 
                          costs.missed_spam * double(out.decisions[1][int(Decision::Keep)]);
     out.expected_cost = total / double(out.rows);
   }
+  return out;
+}
+
+inline PolicyOutcome evaluate_policy(const std::vector<Prediction>& rows, const PolicyThresholds& t,
+                                     const CostMatrix& costs) {
+  std::vector<Decision> decisions;
+  decisions.reserve(rows.size());
+  for (const auto& p : rows) decisions.push_back(decide(p, t));
+  auto out = summarize_decisions(rows, decisions, costs);
+  out.thresholds = t;
   return out;
 }
 

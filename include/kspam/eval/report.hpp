@@ -133,8 +133,12 @@ inline const char* kMetricHeader =
     "<th>spam F1</th><th>AUPRC</th><th>ROC-AUC</th></tr>";
 
 inline std::string policy_row(const std::string& name, const json::Value& p) {
-  std::string s = "<tr><th>" + xml_escape(name) + "</th><td>" + fmt(p.find("review_threshold"), 2) + "</td><td>" +
-                  fmt(p.find("demote_threshold"), 2) + "</td>";
+  auto threshold = [&](const char* key) {
+    const auto* v = p.find(key);
+    return v && v->is_number() ? num(v->as_double(), 2) : std::string("per fold");
+  };
+  std::string s = "<tr><th>" + xml_escape(name) + "</th><td>" + threshold("review_threshold") + "</td><td>" +
+                  threshold("demote_threshold") + "</td>";
   if (const auto* e = p.find("empty"); e && e->as_bool()) return s + "<td colspan=\"6\" class=\"empty\">empty</td></tr>";
   const auto* d = p.find("decisions_by_truth");
   auto count = [&](const char* decision) {
@@ -305,9 +309,18 @@ inline ReportSummary write_report(const std::filesystem::path& run_dir, const Re
 
   h += "<h2>Policy</h2><p>" + fmt(policy.find("definition")) + "</p><table>" + kPolicyHeader +
        policy_row("given thresholds", need(policy, "given", origin)) + policy_row("chosen by the sweep", at_chosen);
+  if (const auto* cv = policy.find("cross_validated_estimate"))
+    h += policy_row("chosen, cross-validated", *cv);
   if (const auto* cal = m.find("calibration"); cal && cal->find("policy_after"))
     h += policy_row("after isotonic calibration", *cal->find("policy_after"));
-  h += "</table><p>Costs: " + fmt_costs(need(policy, "costs", origin)) + ".</p>";
+  h += "</table><p>Costs: " + fmt_costs(need(policy, "costs", origin)) + ".";
+  if (const auto* cv = policy.find("cross_validated_estimate")) {
+    const std::size_t k = cv->find("fold_thresholds")->as_array().size();
+    h += " The sweep chose its point on the same rows it is scored on, which flatters it; the cross-validated row "
+         "chooses thresholds on " + std::to_string(k - 1) + " of " + std::to_string(k) +
+         " folds, scores the held-out fold, and pools the folds.";
+  }
+  h += "</p>";
   if (const auto* cal = m.find("calibration")) {
     h += "<h3>Calibration</h3><p>" + fmt(cal->find("method")) + "; fitted on " + fmt(cal->find("fitted_on")) +
          ". ECE (10 equal-width bins of P(spam)) " + fmt(cal->find("before")->find("ece")) + " before, " +
