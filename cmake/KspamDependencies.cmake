@@ -13,3 +13,4 @@ pkg_check_modules(KSPAM_LIBZIP REQUIRED IMPORTED_TARGET GLOBAL libzip)
 pkg_check_modules(KSPAM_UTF8PROC REQUIRED IMPORTED_TARGET GLOBAL libutf8proc)
 pkg_check_modules(KSPAM_WEBP REQUIRED IMPORTED_TARGET GLOBAL libwebp)
 pkg_check_modules(KSPAM_STB REQUIRED IMPORTED_TARGET GLOBAL stb)
+pkg_check_modules(KSPAM_JPEG REQUIRED IMPORTED_TARGET GLOBAL libjpeg)  # libjpeg-turbo: decodes JPEG exactly as PIL does

@@ -60,8 +60,9 @@ const CommandRegistrar registrar{{
         writer.set_metadata("model", args->model);
         writer.write(args->out);
         char line[200];
-        std::snprintf(line, sizeof line, "%lld tokens (%zu images), logits [%lld, %lld]; load %.2f s, forward %.2f s",
-                      static_cast<long long>(seq), prompt.grids.size(), static_cast<long long>(seq),
+        std::snprintf(line, sizeof line, "%lld tokens (%zu image%s), logits [%lld, %lld]; load %.2f s, forward %.2f s",
+                      static_cast<long long>(seq), prompt.grids.size(), prompt.grids.size() == 1 ? "" : "s",
+                      static_cast<long long>(seq),
                       static_cast<long long>(logits.cols()), load_s, watch.seconds() - load_s);
         say("forward", line);
       });

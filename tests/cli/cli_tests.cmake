@@ -29,3 +29,13 @@ set_tests_properties("cli: run: whole workflow on the sample data" PROPERTIES TI
 # The README's composing example builds and runs.
 add_test(NAME "cli: README example composes the library" COMMAND example_compose)
 set_tests_properties("cli: README example composes the library" PROPERTIES PASS_REGULAR_EXPRESSION "macro F1 0\\.[0-9]+")
+
+# The model, tokenizer, SFT and evaluation commands as a user calls them.
+set(KSPAM_FIXTURES ${PROJECT_SOURCE_DIR}/tests/reference/fixtures)
+kspam_cli_test("forward writes logits" 0 "23 tokens \\(1 image\\), logits \\[23, 256\\]"
+  forward --model ${KSPAM_FIXTURES}/model/m1 --input-ids 64,34,11,195,39,252,250,253,52
+  --pixel-values ${KSPAM_FIXTURES}/model/case_m1_image.safetensors --out fw.safetensors)
+kspam_cli_test("forward rejects a missing model" 2 "error: .*no-such-model" forward --model no-such-model --input-ids 1,2 --out x.safetensors)
+kspam_cli_test("baseline rejects one-class training data" 2 "error: " baseline
+  --train ${KSPAM_BAD}/unlabeled_row.tsv --eval ${KSPAM_BAD}/unlabeled_row.tsv --out baseline-bad)
+kspam_cli_test("evaluate rejects a missing predictions file" 2 "error: .*nothing.csv" evaluate --predictions nothing.csv --out eval-bad)

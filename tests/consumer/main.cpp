@@ -1,9 +1,9 @@
-// Uses kspam from an installed package: read a tiny TSV, split it, print the sizes.
+// Uses kspam from an installed package through the umbrella header (so every host header must
+// compile for a consumer): read a tiny TSV, split it, print the sizes.
 #include <iostream>
 #include <sstream>
 
-#include <kspam/data/read_listings.hpp>
-#include <kspam/data/split.hpp>
+#include <kspam/kspam.hpp>
 
 int main() {
   std::istringstream tsv(

@@ -58,7 +58,7 @@ void check_against_fixture(LoraLinear<Base>& layer, const tensor::SafetensorsFil
 
 TEST_CASE("LoRA forward and gradients match PEFT (dense base, no dropout)", "[lora]") {
   tensor::SafetensorsFile f(kFixtures / "grad_fixture.safetensors");
-  LoraLinear<DenseWeight> layer(DenseWeight(matrix(f, "W")), config_of(f), 1);
+  LoraLinear<FrozenDenseWeight> layer(FrozenDenseWeight(matrix(f, "W")), config_of(f), 1);
   check_against_fixture(layer, f, nullptr);
   // Gradients accumulate across backward calls, as autograd's .grad does.
   const MatrixRM dA = layer.grad_A();
@@ -74,7 +74,7 @@ TEST_CASE("LoRA with PEFT's recorded dropout mask matches PEFT", "[lora]") {
   MatrixRM keep = matrix(f, "mask");
   for (Eigen::Index i = 0; i < keep.size(); ++i) REQUIRE((keep.data()[i] == 0.0f || keep.data()[i] == 1.0f));
   const MatrixRM mask = keep * static_cast<float>(1.0 / (1.0 - cfg.dropout));
-  LoraLinear<DenseWeight> layer(DenseWeight(matrix(f, "W")), cfg, 1);
+  LoraLinear<FrozenDenseWeight> layer(FrozenDenseWeight(matrix(f, "W")), cfg, 1);
   check_against_fixture(layer, f, &mask);
 }
 
@@ -94,7 +94,7 @@ TEST_CASE("LoRA starts as PEFT does: A Kaiming-uniform, B zero, output = base ou
   Rng rng(3);
   MatrixRM w(40, 256);
   for (Eigen::Index i = 0; i < w.size(); ++i) w.data()[i] = static_cast<float>(rng.normal());
-  LoraLinear<DenseWeight> layer(DenseWeight(w), {16, 32, 0.0, false}, 77);
+  LoraLinear<FrozenDenseWeight> layer(FrozenDenseWeight(w), {16, 32, 0.0, false}, 77);
   const double bound = 1.0 / std::sqrt(256.0);
   CHECK(layer.lora_A().cwiseAbs().maxCoeff() <= bound);
   const double mean = layer.lora_A().mean();
@@ -106,7 +106,7 @@ TEST_CASE("LoRA starts as PEFT does: A Kaiming-uniform, B zero, output = base ou
   for (Eigen::Index i = 0; i < x.size(); ++i) x.data()[i] = static_cast<float>(rng.normal());
   CHECK(rel_err(layer.forward(x, true, 5), x * w.transpose()) == 0.0);
   CHECK(layer.scale() == 2.0f);
-  LoraLinear<DenseWeight> same(DenseWeight(w), {16, 32, 0.0, false}, 77);
+  LoraLinear<FrozenDenseWeight> same(FrozenDenseWeight(w), {16, 32, 0.0, false}, 77);
   CHECK(same.lora_A() == layer.lora_A());  // the seed decides the initialisation
 }
 
@@ -138,7 +138,7 @@ TEST_CASE("seeded LoRA dropout keeps 1 - p of the inputs, independently, reprodu
   MatrixRM w = MatrixRM::Zero(8, 32), x(4, 32), g(4, 8);
   for (Eigen::Index i = 0; i < x.size(); ++i) x.data()[i] = static_cast<float>(rng.normal());
   for (Eigen::Index i = 0; i < g.size(); ++i) g.data()[i] = static_cast<float>(rng.normal());
-  LoraLinear<DenseWeight> layer(DenseWeight(w), {4, 8, 0.5, false}, 1);
+  LoraLinear<FrozenDenseWeight> layer(FrozenDenseWeight(w), {4, 8, 0.5, false}, 1);
   for (Eigen::Index i = 0; i < layer.lora_B().size(); ++i) layer.lora_B().data()[i] = static_cast<float>(rng.normal());
   const MatrixRM y1 = layer.forward(x, true, 1234);
   const MatrixRM dx = layer.backward(g);
@@ -170,7 +170,7 @@ TEST_CASE("merged weights give the unmerged output within bf16 rounding, and unm
   const MatrixRM y_merged = x * merged.transpose();
   const MatrixRM bound = x.cwiseAbs() * exact.cwiseAbs().transpose() * std::ldexp(1.0f, -8);
   CHECK(((y_merged - y).cwiseAbs() - bound).maxCoeff() <= 1e-6f);
-  const DenseWeight back = unmerge_lora(DenseWeight(exact), layer.lora_A(), layer.lora_B(), layer.scale());
+  const FrozenDenseWeight back = unmerge_lora(FrozenDenseWeight(exact), layer.lora_A(), layer.lora_B(), layer.scale());
   CHECK(rel_err(back.weight(), layer.base().dense()) < 1e-6);
 }
 
@@ -217,9 +217,9 @@ TEST_CASE("PEFT adapters load here, and ours use PEFT's names and config", "[lor
 
 TEST_CASE("LoRA rejects bad configs and adapters with clear errors", "[lora]") {
   MatrixRM w = MatrixRM::Zero(4, 8);
-  CHECK_THROWS_WITH(LoraLinear<DenseWeight>(DenseWeight(w), {0, 8, 0.0, false}, 1), Catch::Contains("rank must be positive"));
-  CHECK_THROWS_WITH(LoraLinear<DenseWeight>(DenseWeight(w), {4, 8, 1.0, false}, 1), Catch::Contains("dropout"));
-  LoraLinear<DenseWeight> layer(DenseWeight(w), {4, 8, 0.0, false}, 1);
+  CHECK_THROWS_WITH(LoraLinear<FrozenDenseWeight>(FrozenDenseWeight(w), {0, 8, 0.0, false}, 1), Catch::Contains("rank must be positive"));
+  CHECK_THROWS_WITH(LoraLinear<FrozenDenseWeight>(FrozenDenseWeight(w), {4, 8, 1.0, false}, 1), Catch::Contains("dropout"));
+  LoraLinear<FrozenDenseWeight> layer(FrozenDenseWeight(w), {4, 8, 0.0, false}, 1);
   CHECK_THROWS_WITH(layer.forward(MatrixRM::Zero(2, 7), false), Catch::Contains("7 features"));
   const auto dir = std::filesystem::temp_directory_path() / "kspam_test_lora_bad";
   std::filesystem::remove_all(dir);

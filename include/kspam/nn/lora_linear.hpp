@@ -3,7 +3,7 @@
 //
 //   y = base(x) + scale * dropout(x) A^T B^T,   scale = alpha / r  (alpha / sqrt(r) with rsLoRA)
 //
-// Base is a weight type, not a flag: DenseWeight (fp32 values, e.g. a widened bf16 checkpoint tensor) or
+// Base is a weight type, not a flag: FrozenDenseWeight (fp32 values, e.g. a widened bf16 checkpoint tensor) or
 // Nf4Weight (bitsandbytes NF4, dequantized to bf16 values on the fly, as Linear4bit computes). Both give
 // y = x W^T and dx = dy W and never a gradient for W. Initialisation follows PEFT (LoraLayer.
 // reset_lora_parameters with init_lora_weights=True): A ~ kaiming_uniform(a=sqrt(5)) = U(-1/sqrt(in),
@@ -39,10 +39,11 @@ struct LoraConfig {
   }
 };
 
-class DenseWeight {
+// A frozen dense base for LoRA (distinct from nn::DenseWeight<B>, the model's backend weight).
+class FrozenDenseWeight {
  public:
-  DenseWeight() = default;
-  explicit DenseWeight(MatrixRM w) : w_(std::move(w)) {}
+  FrozenDenseWeight() = default;
+  explicit FrozenDenseWeight(MatrixRM w) : w_(std::move(w)) {}
   Eigen::Index out_features() const { return w_.rows(); }
   Eigen::Index in_features() const { return w_.cols(); }
   MatrixRM forward(const MatrixRM& x) const { return x * w_.transpose(); }
@@ -163,10 +164,10 @@ class LoraLinear {
 
 // Merging folds the adapter into a dense weight; unmerging takes it back out (exact up to fp32 rounding).
 template <typename Base>
-DenseWeight merge_lora(const LoraLinear<Base>& layer) { return DenseWeight(layer.merged_weight()); }
+FrozenDenseWeight merge_lora(const LoraLinear<Base>& layer) { return FrozenDenseWeight(layer.merged_weight()); }
 
-inline DenseWeight unmerge_lora(const DenseWeight& merged, const MatrixRM& A, const MatrixRM& B, float scale) {
-  return DenseWeight(merged.weight() - scale * (B * A));
+inline FrozenDenseWeight unmerge_lora(const FrozenDenseWeight& merged, const MatrixRM& A, const MatrixRM& B, float scale) {
+  return FrozenDenseWeight(merged.weight() - scale * (B * A));
 }
 
 }  // namespace kspam::nn

@@ -211,8 +211,8 @@ void test_lora() {
   const int in = 512, out = 384, r = 16;
   const auto wbits = random_bf16(static_cast<std::size_t>(out) * in, 0.05, 50);
   const MatrixRM w = to_matrix(widen(wbits), out, in);
-  compare_lora("dense base, no dropout", nn::DenseWeight(w), &wbits, nullptr, in, out, r, 0.0);
-  compare_lora("dense base, dropout 0.1 (same seeded mask)", nn::DenseWeight(w), &wbits, nullptr, in, out, r, 0.1);
+  compare_lora("dense base, no dropout", nn::FrozenDenseWeight(w), &wbits, nullptr, in, out, r, 0.0);
+  compare_lora("dense base, dropout 0.1 (same seeded mask)", nn::FrozenDenseWeight(w), &wbits, nullptr, in, out, r, 0.1);
   const quant::Nf4Tensor q = quant::quantize_nf4(widen(wbits), {out, in});
   compare_lora("NF4 base (QLoRA), dropout 0.05", nn::Nf4Weight(q), nullptr, &q, in, out, r, 0.05);
 }
