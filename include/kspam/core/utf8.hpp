@@ -8,6 +8,37 @@
 
 namespace kspam {
 
+// Length of the valid sequence starting at s[i], or 0 when s[i] starts an invalid one; in that
+// case `subpart` is set to the length of the maximal invalid subpart (the Unicode "maximal subpart"
+// practice, what Python's errors="replace" replaces with one U+FFFD; >= 1).
+inline std::size_t utf8_sequence_length(std::string_view s, std::size_t i, std::size_t& subpart) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const std::size_t n = s.size();
+  const unsigned char c = p[i];
+  subpart = 1;
+  if (c < 0x80) return 1;
+  std::size_t len;
+  unsigned char lo = 0x80, hi = 0xBF;
+  if (c >= 0xC2 && c <= 0xDF) len = 2;
+  else if (c == 0xE0) { len = 3; lo = 0xA0; }
+  else if (c >= 0xE1 && c <= 0xEC) len = 3;
+  else if (c == 0xED) { len = 3; hi = 0x9F; }
+  else if (c >= 0xEE && c <= 0xEF) len = 3;
+  else if (c == 0xF0) { len = 4; lo = 0x90; }
+  else if (c >= 0xF1 && c <= 0xF3) len = 4;
+  else if (c == 0xF4) { len = 4; hi = 0x8F; }
+  else return 0;
+  // The maximal subpart is the longest prefix that could still have become a valid sequence.
+  std::size_t k = 1;
+  if (i + k < n && p[i + k] >= lo && p[i + k] <= hi) {
+    ++k;
+    while (k < len && i + k < n && p[i + k] >= 0x80 && p[i + k] <= 0xBF) ++k;
+  }
+  if (k == len) return len;
+  subpart = k;
+  return 0;
+}
+
 // Byte offset of the first invalid sequence, or nullopt when the text is valid UTF-8.
 inline std::optional<std::size_t> find_invalid_utf8(std::string_view s) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
@@ -22,26 +53,9 @@ inline std::optional<std::size_t> find_invalid_utf8(std::string_view s) {
       i += 8;
     }
     if (i >= n) break;
-    const unsigned char c = p[i];
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    std::size_t len;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) len = 2;
-    else if (c == 0xE0) { len = 3; lo = 0xA0; }
-    else if (c >= 0xE1 && c <= 0xEC) len = 3;
-    else if (c == 0xED) { len = 3; hi = 0x9F; }
-    else if (c >= 0xEE && c <= 0xEF) len = 3;
-    else if (c == 0xF0) { len = 4; lo = 0x90; }
-    else if (c >= 0xF1 && c <= 0xF3) len = 4;
-    else if (c == 0xF4) { len = 4; hi = 0x8F; }
-    else return i;
-    if (i + len > n) return i;
-    if (p[i + 1] < lo || p[i + 1] > hi) return i;
-    for (std::size_t k = 2; k < len; ++k)
-      if (p[i + k] < 0x80 || p[i + k] > 0xBF) return i;
+    std::size_t subpart;
+    const std::size_t len = utf8_sequence_length(s, i, subpart);
+    if (len == 0) return i;
     i += len;
   }
   return std::nullopt;

@@ -19,35 +19,8 @@ namespace kspam::text {
 
 inline constexpr char32_t kReplacementCharacter = 0xFFFD;
 
-// Length of the valid sequence starting at s[i], or 0 when s[i] starts an invalid one; in that
-// case `subpart` is set to the length of the maximal invalid subpart to replace (>= 1).
-inline std::size_t utf8_sequence_length(std::string_view s, std::size_t i, std::size_t& subpart) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const std::size_t n = s.size();
-  const unsigned char c = p[i];
-  subpart = 1;
-  if (c < 0x80) return 1;
-  std::size_t len;
-  unsigned char lo = 0x80, hi = 0xBF;
-  if (c >= 0xC2 && c <= 0xDF) len = 2;
-  else if (c == 0xE0) { len = 3; lo = 0xA0; }
-  else if (c >= 0xE1 && c <= 0xEC) len = 3;
-  else if (c == 0xED) { len = 3; hi = 0x9F; }
-  else if (c >= 0xEE && c <= 0xEF) len = 3;
-  else if (c == 0xF0) { len = 4; lo = 0x90; }
-  else if (c >= 0xF1 && c <= 0xF3) len = 4;
-  else if (c == 0xF4) { len = 4; hi = 0x8F; }
-  else return 0;
-  // The maximal subpart is the longest prefix that could still have become a valid sequence.
-  std::size_t k = 1;
-  if (i + k < n && p[i + k] >= lo && p[i + k] <= hi) {
-    ++k;
-    while (k < len && i + k < n && p[i + k] >= 0x80 && p[i + k] <= 0xBF) ++k;
-  }
-  if (k == len) return len;
-  subpart = k;
-  return 0;
-}
+// utf8_sequence_length (core/utf8.hpp) finds each valid sequence or the maximal invalid subpart.
+using kspam::utf8_sequence_length;
 
 inline void append_utf8(std::string& out, char32_t cp) {
   if (cp < 0x80) {
