@@ -39,3 +39,16 @@ kspam_cli_test("forward rejects a missing model" 2 "error: .*no-such-model" forw
 kspam_cli_test("baseline rejects one-class training data" 2 "error: " baseline
   --train ${KSPAM_BAD}/unlabeled_row.tsv --eval ${KSPAM_BAD}/unlabeled_row.tsv --out baseline-bad)
 kspam_cli_test("evaluate rejects a missing predictions file" 2 "error: .*nothing.csv" evaluate --predictions nothing.csv --out eval-bad)
+
+# The Qwen3 tokenizer through the CLI (ids as Hugging Face tokenizers gives them; see tests/text for
+# the full parity corpus), and a bad input line.
+function(kspam_cli_stdin_test name expected_code stderr_regex input)
+  add_test(NAME "cli: ${name}"
+    COMMAND ${CMAKE_COMMAND} -DEXPECTED=${expected_code} -DPATTERN=${stderr_regex} -DINPUT=${input}
+      -DWORKDIR=${CMAKE_CURRENT_BINARY_DIR}/cli-work -P ${CMAKE_CURRENT_SOURCE_DIR}/cli/expect.cmake
+      -- $<TARGET_FILE:kspam> ${ARGN})
+endfunction()
+kspam_cli_stdin_test("tokenize writes ids" 0 "9707,1879,0,20192,369,31062,671,32654"
+  ${CMAKE_CURRENT_SOURCE_DIR}/cli/tokenize_input.jsonl tokenize)
+kspam_cli_stdin_test("tokenize rejects a line that is not JSON" 2 "error: "
+  ${CMAKE_CURRENT_SOURCE_DIR}/cli/tokenize_bad.jsonl tokenize)

@@ -1,5 +1,5 @@
 # Runs the command after "--", then checks its exit code (EXPECTED) and that stderr+stdout match
-# PATTERN. Runs in WORKDIR so relative outputs stay in the build tree.
+# PATTERN (INPUT, when given, is fed to standard input). Runs in WORKDIR so relative outputs stay in the build tree.
 set(cmd "")
 set(collect OFF)
 foreach(i RANGE ${CMAKE_ARGC})
@@ -10,7 +10,12 @@ foreach(i RANGE ${CMAKE_ARGC})
   endif()
 endforeach()
 file(MAKE_DIRECTORY ${WORKDIR})
-execute_process(COMMAND ${cmd} WORKING_DIRECTORY ${WORKDIR} RESULT_VARIABLE code OUTPUT_VARIABLE out ERROR_VARIABLE err)
+set(stdin_args "")
+if(DEFINED INPUT)
+  set(stdin_args INPUT_FILE ${INPUT})  # optional file fed to the command's standard input
+endif()
+execute_process(COMMAND ${cmd} WORKING_DIRECTORY ${WORKDIR} ${stdin_args}
+  RESULT_VARIABLE code OUTPUT_VARIABLE out ERROR_VARIABLE err)
 string(REPLACE "\n" " " all "${err} ${out}")
 if(NOT "${code}" STREQUAL "${EXPECTED}")
   message(FATAL_ERROR "exit code ${code}, expected ${EXPECTED}\n${err}\n${out}")
