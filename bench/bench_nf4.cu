@@ -7,7 +7,7 @@
 // Shapes: the Qwen3-VL-2B language-model projections, in -> out: 2048->2048 (q, o), 2048->1024 (k, v),
 // 2048->6144 (gate, up), 6144->2048 (down). Every operand set is replicated so one sweep exceeds the 50 MB L2:
 // each timed call reads its weight from HBM, as in a real forward pass over 28 layers.
-// Usage: bench_nf4 [--quick]
+// Usage: bench_nf4 [--quick] [--gemv]   (--gemv: the GEMV table only)
 #pragma GCC diagnostic ignored "-Wrestrict"  // GCC 12 bug 105329 in std::string (the CXX flags disable it too)
 #include <algorithm>
 #include <cstdint>
@@ -55,6 +55,46 @@ double time_ms(const std::function<void(int)>& fn, int iters, int warmup = 3) {
   cudaEventDestroy(a);
   cudaEventDestroy(b);
   return ms / iters;
+}
+
+// Mean milliseconds per call with launch overhead taken out: `n` calls fn(i, stream) are captured into one
+// CUDA graph, which is replayed `reps` times. Returns -1 where capture fails.
+double time_graph_ms(const std::function<void(int, cudaStream_t)>& fn, int n, int reps = 10) {
+  cudaStream_t s;
+  KSPAM_CUDA_CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+  for (int i = 0; i < 3; ++i) fn(i, s);  // warm-up outside the capture (cuBLAS picks its kernel, allocates)
+  cudaGraph_t g = nullptr;
+  cudaGraphExec_t ge = nullptr;
+  double ms = -1;
+  try {
+    KSPAM_CUDA_CHECK(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
+    for (int i = 0; i < n; ++i) fn(i, s);
+    KSPAM_CUDA_CHECK(cudaStreamEndCapture(s, &g));
+    KSPAM_CUDA_CHECK(cudaGraphInstantiate(&ge, g, 0));
+    KSPAM_CUDA_CHECK(cudaGraphLaunch(ge, s));
+    cudaEvent_t a, b;
+    KSPAM_CUDA_CHECK(cudaEventCreate(&a));
+    KSPAM_CUDA_CHECK(cudaEventCreate(&b));
+    KSPAM_CUDA_CHECK(cudaEventRecord(a, s));
+    for (int r = 0; r < reps; ++r) KSPAM_CUDA_CHECK(cudaGraphLaunch(ge, s));
+    KSPAM_CUDA_CHECK(cudaEventRecord(b, s));
+    KSPAM_CUDA_CHECK(cudaEventSynchronize(b));
+    float t = 0;
+    KSPAM_CUDA_CHECK(cudaEventElapsedTime(&t, a, b));
+    ms = t / (static_cast<double>(reps) * n);
+    cudaEventDestroy(a);
+    cudaEventDestroy(b);
+  } catch (const std::exception& e) {
+    std::printf("(graph capture failed: %s)\n", e.what());
+    cudaGraph_t dummy;
+    cudaStreamEndCapture(s, &dummy);
+    cudaGetLastError();
+  }
+  if (ge) cudaGraphExecDestroy(ge);
+  if (g) cudaGraphDestroy(g);
+  KSPAM_CUDA_CHECK(cudaStreamSynchronize(s));
+  cudaStreamDestroy(s);
+  return ms;
 }
 
 std::vector<std::uint16_t> random_bf16(std::size_t n, double scale, std::uint64_t seed) {
@@ -106,11 +146,16 @@ int copies_for(std::size_t bytes) { return static_cast<int>(std::max<std::size_t
 }  // namespace
 
 int main(int argc, char** argv) {
+  bool gemv_only = false;
+  for (int a = 1; a < argc; ++a) {
+    gemv_only = gemv_only || std::strcmp(argv[a], "--gemv") == 0;
+  }
   if (!cuda::device_available()) {
     std::printf("skipped: no NVIDIA GPU\n");
     return 77;
   }
-  const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
+  bool quick = false;
+  for (int a = 1; a < argc; ++a) quick = quick || std::strcmp(argv[a], "--quick") == 0;
   cudaDeviceProp prop{};
   KSPAM_CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
   std::printf("device: %s, %d SMs, L2 %d MiB\n", prop.name, prop.multiProcessorCount, prop.l2CacheSize >> 20);
@@ -120,33 +165,46 @@ int main(int argc, char** argv) {
   const int iters = quick ? 20 : 100;
 
   std::printf("== fused NF4 GEMV (decode) vs cuBLAS bf16 GEMV on the dequantized weight ==\n");
-  std::printf("(A = shared-memory codebook kernel, the default; B = prefetch + shuffle-codebook variant)\n");
-  std::printf("%-20s %5s %8s %9s %7s %8s %9s %7s %10s %9s %9s %9s\n", "shape", "batch", "A us", "A GB/s", "A %ceil", "B us", "B GB/s",
-              "B %ceil", "bf16 us", "bf16 GB/s", "A speedup", "B speedup");
+  std::printf("(new = the default dispatch (GemvKernel::automatic); tc = tensor-core kernel, each warp on consecutive K spans;\n"
+              " tc-i = the same with interleaved K spans; old = shared-memory codebook kernel, the previous default;\n"
+              " 'launch' = back-to-back launches on a stream, 'graph' = %d calls captured in one CUDA graph, per call, us;\n"
+              " GB/s, %%ceil and speed-ups from the graph times)\n", iters);
+  std::printf("%-20s %5s %9s %9s %9s %9s %9s %9s %9s %9s %8s %8s %7s %8s %8s\n", "shape", "batch", "new launch", "new graph", "tc graph", "tc-i graph", "old launch",
+              "old graph", "bf16 lnch", "bf16 grph", "new GB/s", "new %ceil", "bf16%c", "new/bf16", "new/old");
   for (const Shape& s : kShapes) {
     const std::size_t dense_bytes = static_cast<std::size_t>(s.in) * s.out * 2;
     Replicas rep = make_replicas(s, copies_for(static_cast<std::size_t>(s.in) * s.out / 2), copies_for(dense_bytes));
-    for (int batch : {1, 4, 8}) {
+    for (int batch : {1, 2, 4, 8}) {
       auto x = upload(random_bf16(static_cast<std::size_t>(batch) * s.in, 1.0, 3));
       cuda::DeviceBuffer<bf16> y(static_cast<std::size_t>(batch) * s.out);
       const int nn = static_cast<int>(rep.nf4.size()), nd = static_cast<int>(rep.dense.size());
-      const double t_nf4 = time_ms([&](int i) { cuda::nf4_gemv(rep.nf4[static_cast<std::size_t>(i % nn)]->view(), x.data(), y.data(), batch); }, iters);
-      const double t_pf = time_ms([&](int i) {
-        cuda::nf4_gemv(rep.nf4[static_cast<std::size_t>(i % nn)]->view(), x.data(), y.data(), batch, nullptr, cuda::GemvKernel::prefetch_shuffle);
-      }, iters);
-      const double t_bf16 = time_ms([&](int i) {
+      auto ours = [&](cuda::GemvKernel k) {
+        return [&, k](int i, cudaStream_t st) { cuda::nf4_gemv(rep.nf4[static_cast<std::size_t>(i % nn)]->view(), x.data(), y.data(), batch, st, k); };
+      };
+      auto bf16_fn = [&](int i, cudaStream_t st) {
+        KSPAM_CUBLAS_CHECK(cublasSetStream(cublas.get(), st));
         cuda::gemm_bf16_rm(cublas.get(), false, true, batch, s.out, s.in, 1.0f, x.data(), s.in, rep.dense[static_cast<std::size_t>(i % nd)].data(), s.in,
                            0.0f, y.data(), CUDA_R_16BF, s.out);
-      }, iters);
+      };
+      auto launch = [&](const std::function<void(int, cudaStream_t)>& f) { return time_ms([&](int i) { f(i, nullptr); }, iters); };
+      const std::function<void(int, cudaStream_t)> fn_new = ours(cuda::GemvKernel::automatic);
+      const std::function<void(int, cudaStream_t)> fn_tc = ours(cuda::GemvKernel::tensor_core);
+      const std::function<void(int, cudaStream_t)> fn_tci = ours(cuda::GemvKernel::tensor_core_interleaved);
+      const std::function<void(int, cudaStream_t)> fn_old = ours(cuda::GemvKernel::shared_lut);
+      const double l_new = launch(fn_new), g_new = time_graph_ms(fn_new, iters);
+      const double g_tc = time_graph_ms(fn_tc, iters), g_tci = time_graph_ms(fn_tci, iters);
+      const double l_old = launch(fn_old), g_old = time_graph_ms(fn_old, iters);
+      const double l_bf = launch(bf16_fn), g_bf = time_graph_ms(bf16_fn, iters);
+      KSPAM_CUBLAS_CHECK(cublasSetStream(cublas.get(), nullptr));
       const double io = static_cast<double>(batch) * (s.in + s.out) * 2;
-      const double gbs_nf4 = (rep.nf4_bytes + io) / (t_nf4 * 1e-3) / 1e9;
-      const double gbs_pf = (rep.nf4_bytes + io) / (t_pf * 1e-3) / 1e9;
-      const double gbs_bf16 = (dense_bytes + io) / (t_bf16 * 1e-3) / 1e9;
-      std::printf("%-20s %5d %8.2f %9.0f %6.0f%% %8.2f %9.0f %6.0f%% %10.2f %9.0f %8.2fx %8.2fx\n", s.name, batch, t_nf4 * 1e3, gbs_nf4,
-                  100 * gbs_nf4 / ceiling, t_pf * 1e3, gbs_pf, 100 * gbs_pf / ceiling, t_bf16 * 1e3, gbs_bf16, t_bf16 / t_nf4, t_bf16 / t_pf);
+      const double gbs_new = (rep.nf4_bytes + io) / (g_new * 1e-3) / 1e9;
+      const double gbs_bf = (dense_bytes + io) / (g_bf * 1e-3) / 1e9;
+      std::printf("%-20s %5d %9.2f %9.2f %9.2f %9.2f %9.2f %9.2f %9.2f %9.2f %8.0f %7.0f%% %6.0f%% %7.2fx %7.2fx\n", s.name, batch, l_new * 1e3, g_new * 1e3,
+                  g_tc * 1e3, g_tci * 1e3, l_old * 1e3, g_old * 1e3, l_bf * 1e3, g_bf * 1e3, gbs_new, 100 * gbs_new / ceiling, 100 * gbs_bf / ceiling, g_bf / g_new, g_old / g_new);
     }
   }
 
+  if (gemv_only) return 0;
   std::printf("\n== NF4 GEMM (prefill/training) vs cuBLAS bf16 GEMM on the dequantized weight ==\n");
   std::printf("%-20s %5s %12s %12s %14s %10s %10s\n", "shape", "M", "cuBLAS TF/s", "fused TF/s", "deq+cuBLAS TF/s", "fused/cuB", "deq/cuB");
   for (const Shape& s : kShapes) {

@@ -111,16 +111,16 @@ void test_gemv_and_gemm() {
   const quant::Nf4Tensor t = quant::quantize_nf4(widen(wbits), {N, K});
   const MatrixRM w = backend::cpu::nf4_dense(t);  // bf16-rounded dequantized weight
   cuda::Nf4DeviceWeight dw(t);
-  for (int batch : {1, 3, 8}) {
+  for (int batch : {1, 2, 3, 4, 5, 6, 7, 8}) {
     const auto xb = random_bf16(static_cast<std::size_t>(batch) * K, 1.0, 20 + batch);
     const MatrixRM x = to_matrix(widen(xb), batch, K);
     auto dx = upload_bf16(xb);
     cuda::DeviceBuffer<bf16> y(static_cast<std::size_t>(batch) * N);
-    for (auto kernel : {cuda::GemvKernel::shared_lut, cuda::GemvKernel::prefetch_shuffle}) {
+    for (auto kernel : {cuda::GemvKernel::automatic, cuda::GemvKernel::tensor_core, cuda::GemvKernel::tensor_core_interleaved, cuda::GemvKernel::shared_lut, cuda::GemvKernel::prefetch_shuffle}) {
       cuda::nf4_gemv(dw.view(), dx.data(), y.data(), batch, nullptr, kernel);
       KSPAM_CUDA_CHECK(cudaDeviceSynchronize());
       const double e = rel_err(to_matrix(download_bf16(y.data(), y.size()), batch, N), x * w.transpose());
-      check(e < 1e-2, std::string("NF4 GEMV (") + (kernel == cuda::GemvKernel::shared_lut ? "shared LUT" : "prefetch+shuffle") +
+      check(e < 1e-2, std::string("NF4 GEMV (") + (kernel == cuda::GemvKernel::automatic ? "automatic" : kernel == cuda::GemvKernel::tensor_core ? "tensor core" : kernel == cuda::GemvKernel::tensor_core_interleaved ? "tensor core, interleaved K" : kernel == cuda::GemvKernel::shared_lut ? "shared LUT" : "prefetch+shuffle") +
                           ") batch " + std::to_string(batch) + " vs CPU (max rel err " + std::to_string(e) + ")");
     }
   }
@@ -133,11 +133,11 @@ void test_gemv_and_gemm() {
     const auto xb = random_bf16(static_cast<std::size_t>(2) * k2, 1.0, 13);
     auto dx = upload_bf16(xb);
     cuda::DeviceBuffer<bf16> y(static_cast<std::size_t>(2) * n2);
-    for (auto kernel : {cuda::GemvKernel::shared_lut, cuda::GemvKernel::prefetch_shuffle}) {
+    for (auto kernel : {cuda::GemvKernel::automatic, cuda::GemvKernel::tensor_core, cuda::GemvKernel::tensor_core_interleaved, cuda::GemvKernel::shared_lut, cuda::GemvKernel::prefetch_shuffle}) {
       cuda::nf4_gemv(dw2.view(), dx.data(), y.data(), 2, nullptr, kernel);
       KSPAM_CUDA_CHECK(cudaDeviceSynchronize());
       const double e = rel_err(to_matrix(download_bf16(y.data(), y.size()), 2, n2), to_matrix(widen(xb), 2, k2) * w2.transpose());
-      check(e < 1e-2, std::string("NF4 GEMV (") + (kernel == cuda::GemvKernel::shared_lut ? "shared LUT" : "prefetch+shuffle") +
+      check(e < 1e-2, std::string("NF4 GEMV (") + (kernel == cuda::GemvKernel::automatic ? "automatic" : kernel == cuda::GemvKernel::tensor_core ? "tensor core" : kernel == cuda::GemvKernel::tensor_core_interleaved ? "tensor core, interleaved K" : kernel == cuda::GemvKernel::shared_lut ? "shared LUT" : "prefetch+shuffle") +
                           ") 77 x 6144, blocksize 128, batch 2 (max rel err " + std::to_string(e) + ")");
     }
   }
