@@ -145,24 +145,14 @@ class TextDecoder {
     for (std::size_t li = 0; li < layers_.size(); ++li) {
       const Layer& l = layers_[li];
       {
-        Matrix h = x;
-        B::rms_norm(h, l.input_norm, eps, -1);
-        Matrix q = l.q_proj.forward(h), k = l.k_proj.forward(h);
-        const Matrix v = l.v_proj.forward(h);
-        B::rms_norm(q, l.q_norm, eps, hd);
-        B::rms_norm(k, l.k_norm, eps, hd);
-        B::apply_rotary(q, heads, hd, cos, sin);
-        B::apply_rotary(k, kvh, hd, cos, sin);
+        Matrix q, k, v;
+        attention_inputs(l, x, cos, sin, q, k, v);
         cache.append(static_cast<long>(li), k, v);
         const Matrix keys = cache.keys(static_cast<long>(li), past + n);
         const Matrix values = cache.values(static_cast<long>(li), past + n);
         x += l.o_proj.forward(B::attention(q, keys, values, heads, kvh, hd, true, past));
       }
-      {
-        Matrix h = x;
-        B::rms_norm(h, l.post_norm, eps, -1);
-        x += l.down_proj.forward(B::swiglu(l.gate_proj.forward(h), l.up_proj.forward(h)));
-      }
+      mlp_block(l, x);
       if (visual && visual->deepstack && li < visual->deepstack->size()) {
         const Matrix& ds = (*visual->deepstack)[li];
         for (std::size_t r = 0; r < visual->rows.size(); ++r) x.row(visual->rows[r]) += ds.row(static_cast<long>(r));
@@ -191,14 +181,8 @@ class TextDecoder {
     for (std::size_t li = 0; li < layers_.size(); ++li) {
       const Layer& l = layers_[li];
       {
-        Matrix h = x;
-        B::rms_norm(h, l.input_norm, eps, -1);
-        Matrix q = l.q_proj.forward(h), k = l.k_proj.forward(h);
-        const Matrix v = l.v_proj.forward(h);
-        B::rms_norm(q, l.q_norm, eps, hd);
-        B::rms_norm(k, l.k_norm, eps, hd);
-        B::apply_rotary(q, heads, hd, cos, sin);
-        B::apply_rotary(k, kvh, hd, cos, sin);
+        Matrix q, k, v;
+        attention_inputs(l, x, cos, sin, q, k, v);
         Matrix attn(rows, heads * hd);
         for (long r = 0; r < rows; ++r) {
           KVCache<B>& cache = *caches[static_cast<std::size_t>(r)];
@@ -210,11 +194,7 @@ class TextDecoder {
         }
         x += l.o_proj.forward(attn);
       }
-      {
-        Matrix h = x;
-        B::rms_norm(h, l.post_norm, eps, -1);
-        x += l.down_proj.forward(B::swiglu(l.gate_proj.forward(h), l.up_proj.forward(h)));
-      }
+      mlp_block(l, x);
     }
     for (auto* cache : caches) cache->commit(1);
     B::rms_norm(x, norm_, eps, -1);
@@ -242,6 +222,30 @@ class TextDecoder {
       if (j % 3 == 2 && j < 3 * s[2]) axis = 2;
       t.axis_[j] = axis;
     }
+  }
+
+  // The attention block's inputs for the rows of x: pre-norm, q/k/v projections, per-head q/k
+  // RMSNorm and rotary embedding (shared by prefill and batched decoding).
+  void attention_inputs(const Layer& l, const Matrix& x, const Matrix& cos, const Matrix& sin, Matrix& q, Matrix& k,
+                        Matrix& v) const {
+    const float eps = static_cast<float>(c_.rms_norm_eps);
+    const long hd = c_.head_dim;
+    Matrix h = x;
+    B::rms_norm(h, l.input_norm, eps, -1);
+    q = l.q_proj.forward(h);
+    k = l.k_proj.forward(h);
+    v = l.v_proj.forward(h);
+    B::rms_norm(q, l.q_norm, eps, hd);
+    B::rms_norm(k, l.k_norm, eps, hd);
+    B::apply_rotary(q, c_.num_attention_heads, hd, cos, sin);
+    B::apply_rotary(k, c_.num_key_value_heads, hd, cos, sin);
+  }
+
+  // x += MLP(post_norm(x)): the SwiGLU block with its residual.
+  void mlp_block(const Layer& l, Matrix& x) const {
+    Matrix h = x;
+    B::rms_norm(h, l.post_norm, static_cast<float>(c_.rms_norm_eps), -1);
+    x += l.down_proj.forward(B::swiglu(l.gate_proj.forward(h), l.up_proj.forward(h)));
   }
 
   void rotary(const std::array<std::vector<std::int64_t>, 3>& pos, Matrix& cos, Matrix& sin) const {
