@@ -1,13 +1,15 @@
-// NF4 and LoRA kernels against their anchors, all measured in this run on this GPU:
+// NF4 kernels against their anchors, all measured in this run on this GPU:
 //   * copy ceiling: cudaMemcpy device-to-device of 512 MiB, (read + written bytes) / time;
-//   * fused NF4 GEMV (batch 1, 4, 8) vs cuBLAS bf16 GEMV on the same (dequantized) weight: GB/s of the bytes
-//     each must move, % of the copy ceiling, and the speed-up;
-//   * NF4 GEMM, fused kernel and dequantize+cuBLAS, vs cuBLAS bf16 GEMM on the dequantized weight: TFLOP/s;
-//   * LoRA r=16 forward+backward (fused layout, and the plain form with one launch per product) vs the base matmuls alone.
+//   * gemv: fused NF4 GEMV (batch 1, 2, 4, 8) vs cuBLAS bf16 GEMV on the same (dequantized) weight: GB/s of the
+//     bytes each must move, % of the copy ceiling, and the speed-up;
+//   * chain: a decode step's 196 GEMVs (28 layers x 7 projections; PDL, grouped launches) vs the same chain in
+//     cuBLAS bf16;
+//   * gemm: NF4 GEMM, fused kernel and dequantize+cuBLAS, vs cuBLAS bf16 GEMM on the dequantized weight, one
+//     shape at a time (TFLOP/s) and as a 28-layer prefill chain with the dequantization pipelined on a side stream;
 // Shapes: the Qwen3-VL-2B language-model projections, in -> out: 2048->2048 (q, o), 2048->1024 (k, v),
 // 2048->6144 (gate, up), 6144->2048 (down). Every operand set is replicated so one sweep exceeds the 50 MB L2:
 // each timed call reads its weight from HBM, as in a real forward pass over 28 layers.
-// Usage: bench_nf4 [--quick] [--gemv]   (--gemv: the GEMV table only)
+// Usage: bench_nf4 [--quick] [--gemv] [--chain] [--gemm]   (sections to run; default all)
 #pragma GCC diagnostic ignored "-Wrestrict"  // GCC 12 bug 105329 in std::string (the CXX flags disable it too)
 #include <algorithm>
 #include <cstdint>
@@ -15,12 +17,14 @@
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
-#include "kspam/core/rng.hpp"
+#include "cuda_bench_support.cuh"
 #include "kspam/cuda/device_memory.cuh"
-#include "kspam/cuda/lora.cuh"
+#include "kspam/cuda/launch.cuh"
+#include "kspam/cuda/nf4_dequant_pipeline.cuh"
 #include "kspam/cuda/nf4_gemm.cuh"
 #include "kspam/cuda/nf4_gemv.cuh"
 #include "kspam/cuda/nf4_quantize.cuh"
@@ -28,95 +32,9 @@
 #include "kspam/tensor/half.hpp"
 
 using namespace kspam;
-using bf16 = __nv_bfloat16;
+using namespace kspam::bench;
 
 namespace {
-
-struct Shape {
-  const char* name;
-  int in, out;
-};
-constexpr Shape kShapes[] = {{"q/o 2048->2048", 2048, 2048}, {"k/v 2048->1024", 2048, 1024},
-                             {"gate/up 2048->6144", 2048, 6144}, {"down 6144->2048", 6144, 2048}};
-constexpr std::size_t kL2Bytes = 50u << 20;
-
-// Mean milliseconds per call of fn(i) over `iters` calls after `warmup` calls (i cycles the replicas).
-double time_ms(const std::function<void(int)>& fn, int iters, int warmup = 3) {
-  for (int i = 0; i < warmup; ++i) fn(i);
-  cudaEvent_t a, b;
-  KSPAM_CUDA_CHECK(cudaEventCreate(&a));
-  KSPAM_CUDA_CHECK(cudaEventCreate(&b));
-  KSPAM_CUDA_CHECK(cudaEventRecord(a));
-  for (int i = 0; i < iters; ++i) fn(i);
-  KSPAM_CUDA_CHECK(cudaEventRecord(b));
-  KSPAM_CUDA_CHECK(cudaEventSynchronize(b));
-  float ms = 0;
-  KSPAM_CUDA_CHECK(cudaEventElapsedTime(&ms, a, b));
-  cudaEventDestroy(a);
-  cudaEventDestroy(b);
-  return ms / iters;
-}
-
-// Mean milliseconds per call with launch overhead taken out: `n` calls fn(i, stream) are captured into one
-// CUDA graph, which is replayed `reps` times. Returns -1 where capture fails.
-double time_graph_ms(const std::function<void(int, cudaStream_t)>& fn, int n, int reps = 10) {
-  cudaStream_t s;
-  KSPAM_CUDA_CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
-  for (int i = 0; i < 3; ++i) fn(i, s);  // warm-up outside the capture (cuBLAS picks its kernel, allocates)
-  cudaGraph_t g = nullptr;
-  cudaGraphExec_t ge = nullptr;
-  double ms = -1;
-  try {
-    KSPAM_CUDA_CHECK(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
-    for (int i = 0; i < n; ++i) fn(i, s);
-    KSPAM_CUDA_CHECK(cudaStreamEndCapture(s, &g));
-    KSPAM_CUDA_CHECK(cudaGraphInstantiate(&ge, g, 0));
-    KSPAM_CUDA_CHECK(cudaGraphLaunch(ge, s));
-    cudaEvent_t a, b;
-    KSPAM_CUDA_CHECK(cudaEventCreate(&a));
-    KSPAM_CUDA_CHECK(cudaEventCreate(&b));
-    KSPAM_CUDA_CHECK(cudaEventRecord(a, s));
-    for (int r = 0; r < reps; ++r) KSPAM_CUDA_CHECK(cudaGraphLaunch(ge, s));
-    KSPAM_CUDA_CHECK(cudaEventRecord(b, s));
-    KSPAM_CUDA_CHECK(cudaEventSynchronize(b));
-    float t = 0;
-    KSPAM_CUDA_CHECK(cudaEventElapsedTime(&t, a, b));
-    ms = t / (static_cast<double>(reps) * n);
-    cudaEventDestroy(a);
-    cudaEventDestroy(b);
-  } catch (const std::exception& e) {
-    std::printf("(graph capture failed: %s)\n", e.what());
-    cudaGraph_t dummy;
-    cudaStreamEndCapture(s, &dummy);
-    cudaGetLastError();
-  }
-  if (ge) cudaGraphExecDestroy(ge);
-  if (g) cudaGraphDestroy(g);
-  KSPAM_CUDA_CHECK(cudaStreamSynchronize(s));
-  cudaStreamDestroy(s);
-  return ms;
-}
-
-std::vector<std::uint16_t> random_bf16(std::size_t n, double scale, std::uint64_t seed) {
-  Rng rng(seed);
-  std::vector<std::uint16_t> v(n);
-  for (auto& x : v) x = tensor::f32_to_bf16(static_cast<float>(rng.normal() * scale));
-  return v;
-}
-
-cuda::DeviceBuffer<bf16> upload(const std::vector<std::uint16_t>& bits) {
-  cuda::DeviceBuffer<bf16> d(bits.size());
-  KSPAM_CUDA_CHECK(cudaMemcpy(d.data(), bits.data(), bits.size() * 2, cudaMemcpyHostToDevice));
-  return d;
-}
-
-double copy_ceiling_gbs() {
-  const std::size_t bytes = 512u << 20;
-  cuda::DeviceBuffer<std::uint8_t> src(bytes), dst(bytes);
-  src.zero();
-  const double ms = time_ms([&](int) { KSPAM_CUDA_CHECK(cudaMemcpyAsync(dst.data(), src.data(), bytes, cudaMemcpyDeviceToDevice)); }, 20);
-  return 2.0 * bytes / (ms * 1e-3) / 1e9;
-}
 
 // One NF4 weight and its bf16 dequantization, replicated enough to exceed L2.
 struct Replicas {
@@ -143,19 +61,67 @@ Replicas make_replicas(const Shape& s, int copies_nf4, int copies_dense) {
 
 int copies_for(std::size_t bytes) { return static_cast<int>(std::max<std::size_t>(2, (3 * kL2Bytes) / bytes + 1)); }
 
+// The least a dependent kernel costs: read one value the previous kernel wrote, write one (launch, wait, drain).
+__global__ void dependent_empty_kernel(float* v) {
+  cuda::pdl_launch_dependents();
+  cuda::pdl_wait();
+  if (threadIdx.x == 0 && blockIdx.x == 0) v[0] += 1.0f;
+}
+
+// The language model's 196 projection weights (28 layers x q, k, v, o, gate, up, down), each a distinct NF4
+// copy and its bf16 dequantization: 28 x 25 MB and 28 x 100 MB, far past the L2, as in a real model.
+struct DecoderWeights {
+  static constexpr int kLayers = 28;
+  static constexpr const Shape* kProjection[7] = {&kShapes[0], &kShapes[1], &kShapes[1], &kShapes[0], &kShapes[2], &kShapes[2], &kShapes[3]};
+  std::vector<std::unique_ptr<cuda::Nf4DeviceWeight>> nf4;  // [layer * 7 + projection]
+  std::vector<cuda::DeviceBuffer<bf16>> dense;
+  double nf4_bytes = 0, dense_bytes = 0, io_per_batch = 0;  // io: bf16 x and y of one batch row, all projections
+};
+
+const DecoderWeights& decoder_weights() {
+  static const DecoderWeights built = [] {
+    DecoderWeights d;
+    std::vector<quant::Nf4Tensor> host;  // one random weight per distinct shape
+    for (const Shape& sp : kShapes) {
+      const auto bits = random_bf16(static_cast<std::size_t>(sp.in) * sp.out, 0.02, 70 + static_cast<std::uint64_t>(sp.out));
+      std::vector<float> f(bits.size());
+      for (std::size_t i = 0; i < f.size(); ++i) f[i] = tensor::bf16_to_f32(bits[i]);
+      host.push_back(quant::quantize_nf4(f, {sp.out, sp.in}));
+    }
+    for (int l = 0; l < DecoderWeights::kLayers; ++l)
+      for (const Shape* sp : DecoderWeights::kProjection) {
+        d.nf4.push_back(std::make_unique<cuda::Nf4DeviceWeight>(host[static_cast<std::size_t>(sp - kShapes)]));
+        d.dense.emplace_back(static_cast<std::size_t>(sp->in) * sp->out);
+        cuda::nf4_dequantize(d.nf4.back()->view(), d.dense.back().data(), sp->in);
+        d.nf4_bytes += static_cast<double>(d.nf4.back()->bytes());
+        d.dense_bytes += 2.0 * sp->in * sp->out;
+        d.io_per_batch += 2.0 * (sp->in + sp->out);
+      }
+    KSPAM_CUDA_CHECK(cudaDeviceSynchronize());
+    return d;
+  }();
+  return built;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool gemv_only = false;
+  bool quick = false;
+  std::vector<std::string> sections;  // empty: all
   for (int a = 1; a < argc; ++a) {
-    gemv_only = gemv_only || std::strcmp(argv[a], "--gemv") == 0;
+    const std::string arg = argv[a];
+    if (arg == "--quick") quick = true;
+    else if (arg == "--gemv" || arg == "--chain" || arg == "--gemm") sections.push_back(arg.substr(2));
+    else {
+      std::printf("usage: bench_nf4 [--quick] [--gemv] [--chain] [--gemm]   (sections to run; default all)\n");
+      return 2;
+    }
   }
+  auto want = [&](const char* name) { return sections.empty() || std::find(sections.begin(), sections.end(), name) != sections.end(); };
   if (!cuda::device_available()) {
     std::printf("skipped: no NVIDIA GPU\n");
     return 77;
   }
-  bool quick = false;
-  for (int a = 1; a < argc; ++a) quick = quick || std::strcmp(argv[a], "--quick") == 0;
   cudaDeviceProp prop{};
   KSPAM_CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
   std::printf("device: %s, %d SMs, L2 %d MiB\n", prop.name, prop.multiProcessorCount, prop.l2CacheSize >> 20);
@@ -164,13 +130,14 @@ int main(int argc, char** argv) {
   cuda::CublasHandle cublas;
   const int iters = quick ? 20 : 100;
 
-  std::printf("== fused NF4 GEMV (decode) vs cuBLAS bf16 GEMV on the dequantized weight ==\n");
-  std::printf("(new = the default dispatch (GemvKernel::automatic); tc = tensor-core kernel, each warp on consecutive K spans;\n"
-              " tc-i = the same with interleaved K spans; old = shared-memory codebook kernel, the previous default;\n"
+  if (want("gemv")) {
+  std::printf("== fused NF4 GEMV (decode) vs cuBLAS bf16 GEMV on the dequantized weight, one shape at a time ==\n");
+  std::printf("(new = the default (tensor-core) kernel with programmatic dependent launch (PDL); no-pdl = the same launched\n"
+              " plainly; lut = the shared-LUT kernel (with PDL);\n"
               " 'launch' = back-to-back launches on a stream, 'graph' = %d calls captured in one CUDA graph, per call, us;\n"
               " GB/s, %%ceil and speed-ups from the graph times)\n", iters);
-  std::printf("%-20s %5s %9s %9s %9s %9s %9s %9s %9s %9s %8s %8s %7s %8s %8s\n", "shape", "batch", "new launch", "new graph", "tc graph", "tc-i graph", "old launch",
-              "old graph", "bf16 lnch", "bf16 grph", "new GB/s", "new %ceil", "bf16%c", "new/bf16", "new/old");
+  std::printf("%-20s %5s %9s %9s %9s %9s %9s %9s %8s %8s %7s %8s %8s\n", "shape", "batch", "new launch", "new graph", "no-pdl grph",
+              "lut graph", "bf16 lnch", "bf16 grph", "new GB/s", "new %ceil", "bf16%c", "new/bf16", "pdl gain");
   for (const Shape& s : kShapes) {
     const std::size_t dense_bytes = static_cast<std::size_t>(s.in) * s.out * 2;
     Replicas rep = make_replicas(s, copies_for(static_cast<std::size_t>(s.in) * s.out / 2), copies_for(dense_bytes));
@@ -178,8 +145,10 @@ int main(int argc, char** argv) {
       auto x = upload(random_bf16(static_cast<std::size_t>(batch) * s.in, 1.0, 3));
       cuda::DeviceBuffer<bf16> y(static_cast<std::size_t>(batch) * s.out);
       const int nn = static_cast<int>(rep.nf4.size()), nd = static_cast<int>(rep.dense.size());
-      auto ours = [&](cuda::GemvKernel k) {
-        return [&, k](int i, cudaStream_t st) { cuda::nf4_gemv(rep.nf4[static_cast<std::size_t>(i % nn)]->view(), x.data(), y.data(), batch, st, k); };
+      auto ours = [&](cuda::GemvKernel k, bool pdl) {
+        return [&, k, pdl](int i, cudaStream_t st) {
+          cuda::nf4_gemv(rep.nf4[static_cast<std::size_t>(i % nn)]->view(), x.data(), y.data(), batch, st, {k, pdl});
+        };
       };
       auto bf16_fn = [&](int i, cudaStream_t st) {
         KSPAM_CUBLAS_CHECK(cublasSetStream(cublas.get(), st));
@@ -187,24 +156,94 @@ int main(int argc, char** argv) {
                            0.0f, y.data(), CUDA_R_16BF, s.out);
       };
       auto launch = [&](const std::function<void(int, cudaStream_t)>& f) { return time_ms([&](int i) { f(i, nullptr); }, iters); };
-      const std::function<void(int, cudaStream_t)> fn_new = ours(cuda::GemvKernel::automatic);
-      const std::function<void(int, cudaStream_t)> fn_tc = ours(cuda::GemvKernel::tensor_core);
-      const std::function<void(int, cudaStream_t)> fn_tci = ours(cuda::GemvKernel::tensor_core_interleaved);
-      const std::function<void(int, cudaStream_t)> fn_old = ours(cuda::GemvKernel::shared_lut);
+      const std::function<void(int, cudaStream_t)> fn_new = ours(cuda::GemvKernel::automatic, true);
       const double l_new = launch(fn_new), g_new = time_graph_ms(fn_new, iters);
-      const double g_tc = time_graph_ms(fn_tc, iters), g_tci = time_graph_ms(fn_tci, iters);
-      const double l_old = launch(fn_old), g_old = time_graph_ms(fn_old, iters);
+      const double g_plain = time_graph_ms(ours(cuda::GemvKernel::automatic, false), iters);
+      const double g_lut = time_graph_ms(ours(cuda::GemvKernel::shared_lut, true), iters);
       const double l_bf = launch(bf16_fn), g_bf = time_graph_ms(bf16_fn, iters);
       KSPAM_CUBLAS_CHECK(cublasSetStream(cublas.get(), nullptr));
       const double io = static_cast<double>(batch) * (s.in + s.out) * 2;
       const double gbs_new = (rep.nf4_bytes + io) / (g_new * 1e-3) / 1e9;
       const double gbs_bf = (dense_bytes + io) / (g_bf * 1e-3) / 1e9;
-      std::printf("%-20s %5d %9.2f %9.2f %9.2f %9.2f %9.2f %9.2f %9.2f %9.2f %8.0f %7.0f%% %6.0f%% %7.2fx %7.2fx\n", s.name, batch, l_new * 1e3, g_new * 1e3,
-                  g_tc * 1e3, g_tci * 1e3, l_old * 1e3, g_old * 1e3, l_bf * 1e3, g_bf * 1e3, gbs_new, 100 * gbs_new / ceiling, 100 * gbs_bf / ceiling, g_bf / g_new, g_old / g_new);
+      std::printf("%-20s %5d %9.2f %9.2f %9.2f %9.2f %9.2f %9.2f %8.0f %7.0f%% %6.0f%% %7.2fx %7.2fx\n", s.name, batch, l_new * 1e3, g_new * 1e3,
+                  g_plain * 1e3, g_lut * 1e3, l_bf * 1e3, g_bf * 1e3, gbs_new, 100 * gbs_new / ceiling, 100 * gbs_bf / ceiling, g_bf / g_new,
+                  g_plain / g_new);
     }
   }
+  }
 
-  if (gemv_only) return 0;
+  if (want("chain")) {
+  // A decode step's weight streaming: 28 layers x (q, k, v, o, gate, up, down), every weight distinct (28 x 25 MB
+  // of NF4, 28 x 100 MB of bf16), timed as one CUDA graph per step. Each GEMV reads x only after the previous
+  // kernel has finished (PDL wait, or plain stream order), as in a real step where x is the previous output.
+  std::printf("\n== decode step: 28 layers x 7 projections, NF4 GEMV chain vs cuBLAS bf16 GEMV chain ==\n");
+  std::printf("(grouped = q|k|v and gate|up as one launch each, 4 launches per layer, PDL; 7 = one launch per projection;\n"
+              " GB/s counts every weight's bytes once plus x and y; per step = all 28 layers)\n");
+  std::printf("%5s %12s %12s %12s %12s %10s %10s %8s %10s %10s\n", "batch", "grouped us", "7 pdl us", "7 plain us", "bf16 us", "grp GB/s", "grp %ceil",
+              "bf16%c", "grp/bf16", "grp/7plain");
+  const DecoderWeights& dw = decoder_weights();
+  const int kLayers = DecoderWeights::kLayers;
+  for (int batch : {1, 4, 8}) {
+    auto x = upload(random_bf16(static_cast<std::size_t>(batch) * 6144, 1.0, 5));
+    std::vector<cuda::DeviceBuffer<bf16>> ys;
+    for (int p = 0; p < 7; ++p) ys.emplace_back(static_cast<std::size_t>(batch) * DecoderWeights::kProjection[p]->out);
+    auto separate = [&](bool pdl) {
+      return [&, pdl](int, cudaStream_t st) {
+        for (int l = 0; l < kLayers; ++l)
+          for (int p = 0; p < 7; ++p)
+            cuda::nf4_gemv(dw.nf4[static_cast<std::size_t>(l * 7 + p)]->view(), x.data(), ys[static_cast<std::size_t>(p)].data(), batch, st,
+                           {cuda::GemvKernel::automatic, pdl});
+      };
+    };
+    // A layer in four launches.
+    auto grouped = [&](int, cudaStream_t st) {
+      auto v = [&](int l, int p) { return dw.nf4[static_cast<std::size_t>(l * 7 + p)]->view(); };
+      auto o = [&](int p) { return ys[static_cast<std::size_t>(p)].data(); };
+      for (int l = 0; l < kLayers; ++l) {
+        const cuda::Nf4View qkv[3] = {v(l, 0), v(l, 1), v(l, 2)}, gate_up[2] = {v(l, 4), v(l, 5)};
+        bf16* const qkv_out[3] = {o(0), o(1), o(2)};
+        bf16* const gate_up_out[2] = {o(4), o(5)};
+        cuda::nf4_gemv_group(qkv, qkv_out, x.data(), batch, st);
+        cuda::nf4_gemv(v(l, 3), x.data(), o(3), batch, st);
+        cuda::nf4_gemv_group(gate_up, gate_up_out, x.data(), batch, st);
+        cuda::nf4_gemv(v(l, 6), x.data(), o(6), batch, st);
+      }
+    };
+    auto cublas_chain = [&](int, cudaStream_t st) {
+      KSPAM_CUBLAS_CHECK(cublasSetStream(cublas.get(), st));
+      for (int l = 0; l < kLayers; ++l)
+        for (int p = 0; p < 7; ++p) {
+          const Shape* sp = DecoderWeights::kProjection[p];
+          cuda::gemm_bf16_rm(cublas.get(), false, true, batch, sp->out, sp->in, 1.0f, x.data(), sp->in, dw.dense[static_cast<std::size_t>(l * 7 + p)].data(),
+                             sp->in, 0.0f, ys[static_cast<std::size_t>(p)].data(), CUDA_R_16BF, sp->out);
+        }
+    };
+    const double t_grp = time_graph_ms(grouped, 1, 20);
+    const double t_pdl = time_graph_ms(separate(true), 1, 20);
+    const double t_plain = time_graph_ms(separate(false), 1, 20), t_bf = time_graph_ms(cublas_chain, 1, 20);
+    KSPAM_CUBLAS_CHECK(cublasSetStream(cublas.get(), nullptr));
+    const double gbs_grp = (dw.nf4_bytes + dw.io_per_batch * batch) / (t_grp * 1e-3) / 1e9;
+    const double gbs_bf = (dw.dense_bytes + dw.io_per_batch * batch) / (t_bf * 1e-3) / 1e9;
+    std::printf("%5d %12.1f %12.1f %12.1f %12.1f %10.0f %9.0f%% %7.0f%% %9.2fx %9.2fx\n", batch, t_grp * 1e3, t_pdl * 1e3, t_plain * 1e3, t_bf * 1e3,
+                gbs_grp, 100 * gbs_grp / ceiling, 100 * gbs_bf / ceiling, t_bf / t_grp, t_plain / t_grp);
+  }
+  std::printf("(NF4 bytes per step %.1f MB, bf16 %.1f MB)\n", dw.nf4_bytes / 1e6, dw.dense_bytes / 1e6);
+  {
+    cuda::DeviceBuffer<float> v(1);
+    v.zero();
+    auto empty = [&](bool pdl, unsigned blocks) {
+      return [&, pdl, blocks](int, cudaStream_t st) {
+        for (int i = 0; i < 4 * kLayers; ++i) cuda::launch_kernel(dependent_empty_kernel, blocks, 256, 0, st, pdl, v.data());
+      };
+    };
+    const double per = 1e3 / (4 * kLayers);
+    std::printf("floor: a chain of %d empty dependent kernels (128 / 384 blocks of 256 threads) costs %.2f / %.2f us per launch with PDL, "
+                "%.2f / %.2f us without (CUDA graph)\n", 4 * kLayers, time_graph_ms(empty(true, 128), 1, 20) * per, time_graph_ms(empty(true, 384), 1, 20) * per,
+                time_graph_ms(empty(false, 128), 1, 20) * per, time_graph_ms(empty(false, 384), 1, 20) * per);
+  }
+  }
+
+  if (want("gemm")) {
   std::printf("\n== NF4 GEMM (prefill/training) vs cuBLAS bf16 GEMM on the dequantized weight ==\n");
   std::printf("%-20s %5s %12s %12s %14s %10s %10s\n", "shape", "M", "cuBLAS TF/s", "fused TF/s", "deq+cuBLAS TF/s", "fused/cuB", "deq/cuB");
   for (const Shape& s : kShapes) {
@@ -229,66 +268,45 @@ int main(int argc, char** argv) {
     }
   }
 
-  std::printf("\n== LoRA r=16 forward+backward overhead over the base matmuls (bf16 dense base, M tokens) ==\n");
-  std::printf("%-20s %5s %10s %12s %9s %14s %9s %12s %9s\n", "shape", "M", "base us", "fused us", "overhead", "plain us", "overhead",
-              "fused+p us", "overhead");
-  const int r = 16;
-  for (const Shape& s : kShapes) {
-    for (int M : {2544, 8192}) {
-      const int ld = s.in + r, ldy = s.out + r;
-      auto w = upload(random_bf16(static_cast<std::size_t>(s.out) * s.in, 0.02, 9));
-      auto xcat = upload(random_bf16(static_cast<std::size_t>(M) * ld, 1.0, 10));
-      auto dycat = upload(random_bf16(static_cast<std::size_t>(M) * ldy, 1.0, 11));
-      cuda::DeviceBuffer<bf16> y(static_cast<std::size_t>(M) * s.out), dx(static_cast<std::size_t>(M) * s.in), h(static_cast<std::size_t>(M) * s.in);
-      const int it = std::max(5, iters / 5);
-      // Base: y = x W^T and dx = dy W (what a frozen linear layer costs in a training step).
-      const double t_base = time_ms([&](int) {
-        cuda::gemm_bf16_rm(cublas.get(), false, true, M, s.out, s.in, 1.0f, xcat.data(), ld, w.data(), s.in, 0.0f, y.data(), CUDA_R_16BF, s.out);
-        cuda::gemm_bf16_rm(cublas.get(), false, false, M, s.in, s.out, 1.0f, dycat.data(), ldy, w.data(), s.in, 0.0f, dx.data(), CUDA_R_16BF, s.in);
-      }, it);
-      Rng rng(12);
-      std::vector<float> A(static_cast<std::size_t>(r) * s.in), B(static_cast<std::size_t>(s.out) * r);
-      for (auto& v : A) v = static_cast<float>(rng.uniform(-0.02, 0.02));
-      for (auto& v : B) v = static_cast<float>(rng.normal() * 0.01);
-      cuda::LoraCudaLayer layer(s.in, s.out, r, 32.0, 0.0);
-      layer.set_base_dense(w.data());
-      layer.set_adapter(A, B);
-      const double t_fused = time_ms([&](int) {
-        layer.forward(cublas.get(), xcat.data(), M, y.data(), true, 1);
-        layer.backward(cublas.get(), dycat.data(), xcat.data(), M, dx.data(), s.in, true, 1);
-      }, it);
-      cuda::LoraCudaLayer layer_p(s.in, s.out, r, 32.0, 0.05);
-      layer_p.set_base_dense(w.data());
-      layer_p.set_adapter(A, B);
-      const double t_fused_p = time_ms([&](int i) {
-        layer_p.forward(cublas.get(), xcat.data(), M, y.data(), true, static_cast<std::uint64_t>(i), h.data());
-        layer_p.backward(cublas.get(), dycat.data(), xcat.data(), M, dx.data(), s.in, true, static_cast<std::uint64_t>(i), h.data());
-      }, it);
-      // The plain form: one launch per product (PEFT's structure on top of a base linear), 8 GEMMs.
-      cuda::DeviceBuffer<bf16> a16(A.size()), b16(B.size()), u(static_cast<std::size_t>(M) * r), du(static_cast<std::size_t>(M) * r);
-      {
-        std::vector<std::uint16_t> ab(A.size()), bb(B.size());
-        for (std::size_t i = 0; i < A.size(); ++i) ab[i] = tensor::f32_to_bf16(A[i]);
-        for (std::size_t i = 0; i < B.size(); ++i) bb[i] = tensor::f32_to_bf16(B[i]);
-        KSPAM_CUDA_CHECK(cudaMemcpy(a16.data(), ab.data(), ab.size() * 2, cudaMemcpyHostToDevice));
-        KSPAM_CUDA_CHECK(cudaMemcpy(b16.data(), bb.data(), bb.size() * 2, cudaMemcpyHostToDevice));
+
+  // Prefill / a training forward: the 196 projections of 28 layers at M = 2544 tokens (batch 8 x 318, the
+  // anchor's training step), cuBLAS bf16 on pre-dequantized weights vs NF4 dequantize + cuBLAS, with the
+  // dequantization in line or pipelined one weight ahead on a side stream (cuda/nf4_dequant_pipeline.cuh).
+  {
+    const DecoderWeights& dw = decoder_weights();
+    const int M = 2544;
+    auto x = upload(random_bf16(static_cast<std::size_t>(M) * 6144, 1.0, 6));
+    cuda::DeviceBuffer<bf16> y(static_cast<std::size_t>(M) * 6144), scratch(static_cast<std::size_t>(6144) * 2048);
+    cuda::Nf4DequantPipeline pipe(static_cast<std::size_t>(6144) * 2048);
+    const std::size_t n = dw.nf4.size();
+    auto gemm = [&](std::size_t i, const bf16* wt) {
+      const Shape* sp = DecoderWeights::kProjection[i % 7];
+      cuda::gemm_bf16_rm(cublas.get(), false, true, M, sp->out, sp->in, 1.0f, x.data(), sp->in, wt, sp->in, 0.0f, y.data(), CUDA_R_16BF, sp->out);
+    };
+    const int it = quick ? 2 : 5;
+    const double t_cub = time_ms([&](int) { for (std::size_t i = 0; i < n; ++i) gemm(i, dw.dense[i].data()); }, it, 1);
+    const double t_inline = time_ms([&](int) {
+      for (std::size_t i = 0; i < n; ++i) {
+        cuda::nf4_dequantize(dw.nf4[i]->view(), scratch.data(), dw.nf4[i]->view().cols);
+        gemm(i, scratch.data());
       }
-      cuda::DeviceBuffer<float> dA(A.size()), dB(B.size());
-      const double t_plain = time_ms([&](int) {
-        auto* hd = cublas.get();
-        cuda::gemm_bf16_rm(hd, false, true, M, s.out, s.in, 1.0f, xcat.data(), ld, w.data(), s.in, 0.0f, y.data(), CUDA_R_16BF, s.out);
-        cuda::gemm_bf16_rm(hd, false, true, M, r, s.in, 1.0f, xcat.data(), ld, a16.data(), s.in, 0.0f, u.data(), CUDA_R_16BF, r);
-        cuda::gemm_bf16_rm(hd, false, true, M, s.out, r, 2.0f, u.data(), r, b16.data(), r, 1.0f, y.data(), CUDA_R_16BF, s.out);
-        cuda::gemm_bf16_rm(hd, false, false, M, s.in, s.out, 1.0f, dycat.data(), ldy, w.data(), s.in, 0.0f, dx.data(), CUDA_R_16BF, s.in);
-        cuda::gemm_bf16_rm(hd, false, false, M, r, s.out, 2.0f, dycat.data(), ldy, b16.data(), r, 0.0f, du.data(), CUDA_R_16BF, r);
-        cuda::gemm_bf16_rm(hd, false, false, M, s.in, r, 1.0f, du.data(), r, a16.data(), s.in, 1.0f, dx.data(), CUDA_R_16BF, s.in);
-        cuda::gemm_bf16_rm(hd, true, false, r, s.in, M, 1.0f, du.data(), r, xcat.data(), ld, 1.0f, dA.data(), CUDA_R_32F, s.in);
-        cuda::gemm_bf16_rm(hd, true, false, s.out, r, M, 2.0f, dycat.data(), ldy, u.data(), r, 1.0f, dB.data(), CUDA_R_32F, r);
-      }, it);
-      std::printf("%-20s %5d %10.1f %12.1f %8.1f%% %14.1f %8.1f%% %12.1f %8.1f%%\n", s.name, M, t_base * 1e3, t_fused * 1e3,
-                  100 * (t_fused / t_base - 1), t_plain * 1e3, 100 * (t_plain / t_base - 1), t_fused_p * 1e3, 100 * (t_fused_p / t_base - 1));
-    }
+    }, it, 1);
+    const double t_pipe = time_ms([&](int) {
+      pipe.prefetch(dw.nf4[0]->view(), nullptr);
+      for (std::size_t i = 0; i < n; ++i) {
+        if (i + 1 < n) pipe.prefetch(dw.nf4[i + 1]->view(), nullptr);
+        gemm(i, pipe.acquire(nullptr));
+        pipe.release();
+      }
+    }, it, 1);
+    double flop = 0;
+    for (std::size_t i = 0; i < n; ++i) flop += 2.0 * M * DecoderWeights::kProjection[i % 7]->in * DecoderWeights::kProjection[i % 7]->out;
+    auto tf = [&](double ms) { return flop / (ms * 1e-3) / 1e12; };
+    std::printf("\nprefill chain, 28 layers x 7 projections, M = %d: cuBLAS bf16 %.2f ms (%.0f TFLOP/s); NF4 dequantize in line + cuBLAS %.2f ms "
+                "(%.0f, %.2fx cuBLAS); NF4 dequantize pipelined + cuBLAS %.2f ms (%.0f, %.2fx cuBLAS)\n",
+                M, t_cub, tf(t_cub), t_inline, tf(t_inline), t_cub / t_inline, t_pipe, tf(t_pipe), t_cub / t_pipe);
   }
-  std::printf("\nfused+p = fused layout with dropout 0.05 (mask kernel on the input, masked low-rank add on dx).\n");
+  }
+
   return 0;
 }

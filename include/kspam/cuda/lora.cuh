@@ -13,7 +13,7 @@
 //             dA += du^T h,  dB += s dy^T u      (two skinny GEMMs, fp32 gradients)
 // h = dropout(x) uses nn::dropout_multiplier, the same rule as the CPU LoraLinear, so both backends draw
 // the same mask from the same seed. bf16 operands, fp32 accumulation; the CPU reference
-// (nn/lora_linear.hpp) is fp32, and tests/gpu/test_nf4_lora.cu compares them on random inputs.
+// (nn/lora_linear.hpp) is fp32, and tests/gpu/test_lora.cu compares them on random inputs.
 #include <cstdint>
 #include <span>
 #include <vector>

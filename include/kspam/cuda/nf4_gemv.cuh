@@ -2,242 +2,188 @@
 // Fused NF4 matrix-vector product for decoding: y[b, :] = x[b, :] W^T for a batch of 1..8 vectors,
 // reading each 4-bit weight exactly once and never materialising the dequantized matrix.
 //
-// Default (GemvKernel::automatic): the tensor-core kernel nf4_gemv_mma (see its comment below), except batch 1
-// on a tall matrix of <= 2048 columns, where the older two-rows-per-warp kernel measured faster.
+// Decoding is a chain of small GEMVs (per layer: q, k, v, o, gate, up, down; 1-6 MB of NF4 each), so the cost
+// per call is latency as much as bandwidth. Two things hide it:
+//  * programmatic dependent launch (cuda/launch.cuh, on by default): each GEMV loads its weights, which no
+//    earlier kernel writes, while the previous kernel is still running, and waits for it only before reading x;
+//  * groups: weights that share their input (q, k, v; gate, up) run as one launch (nf4_gemv_group), each
+//    block finding its weight and output from its index, so a layer is four launches instead of seven.
 //
-// nf4_gemv (GemvKernel::shared_lut, the previous default): one warp computes two output rows. Each lane takes
-// 16 packed bytes (32 weights) of each row per step with 16-byte loads, expands them through the 16-entry
-// codebook in shared memory (16 floats in 16 distinct banks: lookups never conflict), sums lut[code] * x in
-// fp32 and applies the block scale once per 32 weights. Requires cols % 32 == 0 and blocksize >= 32 (32
-// consecutive weights share one scale). The tensor-core kernel also needs cols % 128 == 0 (else shared_lut runs).
-// (Measured alternatives that were slower on the H100, see bench/RESULTS.md: one row per warp with all
-// of a row's loads issued first, a 256-entry byte -> value-pair table in fp32, and a CUDA-core kernel with
-// R rows per warp and R * U loads in flight per lane, R x U in {1, 2, 4, 8} x {1, 2, 4}.)
+// Kernels (both need cols % 32 == 0 and blocksize >= 32):
+//  * tensor_core, nf4_gemv_mma (see its comment below), the default (GemvKernel::automatic); needs
+//    cols % 128 == 0, else shared_lut runs;
+//  * shared_lut, nf4_gemv: one warp computes two output rows. Each lane takes 16 packed bytes (32 weights) of
+//    each row per step with 16-byte loads, expands them through the 16-entry codebook in shared memory (16
+//    floats in 16 distinct banks: lookups never conflict), sums lut[code] * x in fp32 and applies the block
+//    scale once per 32 weights. Slower than tensor_core at every measured shape and batch.
+// (Measured alternatives that were slower on the H100, see bench/RESULTS.md: one row per warp with all of a
+// row's loads issued first, a 256-entry byte -> value-pair table in fp32, a CUDA-core kernel with R rows per
+// warp and R * U loads in flight per lane, R x U in {1, 2, 4, 8} x {1, 2, 4}, register double buffering with
+// the codebook in lane registers, the tensor-core kernel with warps on interleaved instead of consecutive K
+// spans, and each GEMV prefetching the next one's weights into L2.)
 #include <cstdint>
+#include <span>
+#include <string>
 
 #include "kspam/cuda/device_memory.cuh"
+#include "kspam/cuda/launch.cuh"
 #include "kspam/cuda/nf4_weight.cuh"
 
 namespace kspam::cuda {
 
+// Up to three weights with the same input width, one output each: blocks [first_block[s], first_block[s + 1])
+// compute weight s. Built by nf4_gemv_group.
+constexpr int kMaxGemvGroup = 3;
+struct Nf4GemvGroup {
+  Nf4View w[kMaxGemvGroup];
+  __nv_bfloat16* y[kMaxGemvGroup] = {};
+  int first_block[kMaxGemvGroup + 1] = {};
+  int count = 0;
+};
+
 namespace kernels {
 
+// This block's weight (segment) of the group. Constant indices only: a kernel parameter indexed at run time
+// would be copied to local memory.
+struct GemvSegment {
+  Nf4View w;
+  __nv_bfloat16* y;
+  std::int64_t block;  // block index within the segment
+};
+__device__ __forceinline__ GemvSegment gemv_segment(const Nf4GemvGroup& g) {
+  const int b = static_cast<int>(blockIdx.x);
+  if (g.count > 2 && b >= g.first_block[2]) return {g.w[2], g.y[2], b - g.first_block[2]};
+  if (g.count > 1 && b >= g.first_block[1]) return {g.w[1], g.y[1], b - g.first_block[1]};
+  return {g.w[0], g.y[0], b};
+}
+
+// Prefetches rows [row, row + n) of w's packed codes into L2, one 128-byte line per lane and step.
+__device__ __forceinline__ void prefetch_rows_l2(const Nf4View& w, std::int64_t row, int n, int lane) {
+  const std::int64_t begin = row * w.cols / 2, end = min(w.rows, row + n) * w.cols / 2;
+  for (std::int64_t b = (begin & ~std::int64_t{127}) + 128 * lane; b < end; b += 128 * 32) prefetch_l2(w.packed + b);
+}
+
 template <int Batch>
-__global__ void __launch_bounds__(256) nf4_gemv(Nf4View w, const __nv_bfloat16* __restrict__ x,
-                                                __nv_bfloat16* __restrict__ y) {
+__global__ void __launch_bounds__(256) nf4_gemv(Nf4GemvGroup group, const __nv_bfloat16* __restrict__ x) {
   constexpr int R = 2;
+  const GemvSegment seg = gemv_segment(group);
+  const Nf4View& w = seg.w;
+  __nv_bfloat16* __restrict__ y = seg.y;
+  const int lane = threadIdx.x & 31;
+  const std::int64_t row0 = (seg.block * (blockDim.x >> 5) + (threadIdx.x >> 5)) * R;
+  if (row0 < w.rows) prefetch_rows_l2(w, row0, R, lane);
   __shared__ float nested_map[256];
   __shared__ float lut[16];
   for (int i = threadIdx.x; i < 256; i += blockDim.x) nested_map[i] = w.double_quant ? w.nested_map[i] : 0.0f;
   if (threadIdx.x < 16) lut[threadIdx.x] = w.quant_map[threadIdx.x];
   __syncthreads();
-  const int lane = threadIdx.x & 31;
-  const int warps = blockDim.x >> 5;
+  pdl_launch_dependents();
+  pdl_wait();
+  if (row0 >= w.rows) return;
   const int chunks = static_cast<int>(w.cols / 32);
-  for (std::int64_t row0 = (static_cast<std::int64_t>(blockIdx.x) * warps + (threadIdx.x >> 5)) * R; row0 < w.rows;
-       row0 += static_cast<std::int64_t>(gridDim.x) * warps * R) {
-    float acc[R][Batch];
+  float acc[R][Batch];
 #pragma unroll
-    for (int r = 0; r < R; ++r)
+  for (int r = 0; r < R; ++r)
 #pragma unroll
-      for (int b = 0; b < Batch; ++b) acc[r][b] = 0.0f;
-    const bool second = row0 + 1 < w.rows;
-    for (int c = lane; c < chunks; c += 32) {
-      uint4 q[R];
-      float scale[R];
-#pragma unroll
-      for (int r = 0; r < R; ++r) {
-        const std::int64_t i = (row0 + (r == 1 && second ? 1 : 0)) * w.cols + static_cast<std::int64_t>(c) * 32;
-        q[r] = __ldg(reinterpret_cast<const uint4*>(w.packed + (i >> 1)));
-        scale[r] = nf4_block_scale(w, i >> w.blocksize_shift, nested_map);
-      }
-      float wv[R][32];
-#pragma unroll
-      for (int r = 0; r < R; ++r) {
-        const std::uint32_t words[4] = {q[r].x, q[r].y, q[r].z, q[r].w};
-#pragma unroll
-        for (int k = 0; k < 4; ++k) {
-#pragma unroll
-          for (int j = 0; j < 4; ++j) {
-            const std::uint32_t byte = (words[k] >> (8 * j)) & 0xffu;
-            wv[r][8 * k + 2 * j] = lut[byte >> 4];
-            wv[r][8 * k + 2 * j + 1] = lut[byte & 15u];
-          }
-        }
-      }
-#pragma unroll
-      for (int b = 0; b < Batch; ++b) {
-        const uint4* xp = reinterpret_cast<const uint4*>(x + static_cast<std::int64_t>(b) * w.cols + static_cast<std::int64_t>(c) * 32);
-        float s[R] = {};
-#pragma unroll
-        for (int v = 0; v < 4; ++v) {
-          const uint4 xv = __ldg(xp + v);
-          const std::uint32_t xw[4] = {xv.x, xv.y, xv.z, xv.w};
-#pragma unroll
-          for (int j = 0; j < 4; ++j) {
-            const float2 f = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&xw[j]));
-#pragma unroll
-            for (int r = 0; r < R; ++r) {
-              s[r] = fmaf(wv[r][8 * v + 2 * j], f.x, s[r]);
-              s[r] = fmaf(wv[r][8 * v + 2 * j + 1], f.y, s[r]);
-            }
-          }
-        }
-#pragma unroll
-        for (int r = 0; r < R; ++r) acc[r][b] = fmaf(s[r], scale[r], acc[r][b]);
-      }
-    }
-#pragma unroll
-    for (int r = 0; r < R; ++r) {
-#pragma unroll
-      for (int b = 0; b < Batch; ++b) {
-        float v = acc[r][b];
-        for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-        if (lane == 0 && (r == 0 || second)) y[static_cast<std::int64_t>(b) * w.rows + row0 + r] = __float2bfloat16_rn(v);
-      }
-    }
-  }
-}
-
-// Variant: no shared memory and no barrier, so a warp's first weight loads issue at launch; the codebook
-// value for code c sits in lane c's register and is fetched with a warp shuffle; the next step's weight
-// loads are issued before the current step's math (register double buffering), so a lane never waits on
-// one load at a time. All lanes run the same trip count (shuffles need the full warp).
-template <int Batch>
-__global__ void __launch_bounds__(256) nf4_gemv_prefetch(Nf4View w, const __nv_bfloat16* __restrict__ x,
-                                                         __nv_bfloat16* __restrict__ y) {
-  constexpr int R = 2;
-  const int lane = threadIdx.x & 31;
-  const float lut_reg = __ldg(w.quant_map + (lane & 15));
-  const int warps = blockDim.x >> 5;
-  const int chunks = static_cast<int>(w.cols / 32);
-  const int steps = (chunks + 31) / 32;
-  for (std::int64_t row0 = (static_cast<std::int64_t>(blockIdx.x) * warps + (threadIdx.x >> 5)) * R; row0 < w.rows;
-       row0 += static_cast<std::int64_t>(gridDim.x) * warps * R) {
-    const bool second = row0 + 1 < w.rows;
-    float acc[R][Batch];
-#pragma unroll
-    for (int r = 0; r < R; ++r)
-#pragma unroll
-      for (int b = 0; b < Batch; ++b) acc[r][b] = 0.0f;
-    auto load = [&](int c, uint4 (&q)[R], float (&scale)[R]) {
-#pragma unroll
-      for (int r = 0; r < R; ++r) {
-        if (c < chunks) {
-          const std::int64_t i = (row0 + (r == 1 && second ? 1 : 0)) * w.cols + static_cast<std::int64_t>(c) * 32;
-          q[r] = __ldg(reinterpret_cast<const uint4*>(w.packed + (i >> 1)));
-          scale[r] = nf4_block_scale_ldg(w, i >> w.blocksize_shift);
-        } else {
-          q[r] = make_uint4(0, 0, 0, 0);
-          scale[r] = 0.0f;
-        }
-      }
-    };
+    for (int b = 0; b < Batch; ++b) acc[r][b] = 0.0f;
+  const bool second = row0 + 1 < w.rows;
+  for (int c = lane; c < chunks; c += 32) {
     uint4 q[R];
     float scale[R];
-    load(lane, q, scale);
-    for (int t = 0; t < steps; ++t) {
-      const int c = lane + 32 * t;
-      uint4 qn[R];
-      float scale_n[R];
-      load(c + 32, qn, scale_n);
-      float wv[R][32];
 #pragma unroll
-      for (int r = 0; r < R; ++r) {
-        const std::uint32_t words[4] = {q[r].x, q[r].y, q[r].z, q[r].w};
+    for (int r = 0; r < R; ++r) {
+      const std::int64_t i = (row0 + (r == 1 && second ? 1 : 0)) * w.cols + static_cast<std::int64_t>(c) * 32;
+      q[r] = __ldg(reinterpret_cast<const uint4*>(w.packed + (i >> 1)));
+      scale[r] = nf4_block_scale(w, i >> w.blocksize_shift, nested_map);
+    }
+    float wv[R][32];
 #pragma unroll
-        for (int k = 0; k < 4; ++k) {
+    for (int r = 0; r < R; ++r) {
+      const std::uint32_t words[4] = {q[r].x, q[r].y, q[r].z, q[r].w};
 #pragma unroll
-          for (int j = 0; j < 4; ++j) {
-            const int byte = static_cast<int>((words[k] >> (8 * j)) & 0xffu);
-            wv[r][8 * k + 2 * j] = __shfl_sync(0xffffffffu, lut_reg, byte >> 4);
-            wv[r][8 * k + 2 * j + 1] = __shfl_sync(0xffffffffu, lut_reg, byte & 15);
-          }
+      for (int k = 0; k < 4; ++k) {
+#pragma unroll
+        for (int j = 0; j < 4; ++j) {
+          const std::uint32_t byte = (words[k] >> (8 * j)) & 0xffu;
+          wv[r][8 * k + 2 * j] = lut[byte >> 4];
+          wv[r][8 * k + 2 * j + 1] = lut[byte & 15u];
         }
-      }
-      if (c < chunks) {
-#pragma unroll
-        for (int b = 0; b < Batch; ++b) {
-          const uint4* xp = reinterpret_cast<const uint4*>(x + static_cast<std::int64_t>(b) * w.cols + static_cast<std::int64_t>(c) * 32);
-          float s[R] = {};
-#pragma unroll
-          for (int v = 0; v < 4; ++v) {
-            const uint4 xv = __ldg(xp + v);
-            const std::uint32_t xw[4] = {xv.x, xv.y, xv.z, xv.w};
-#pragma unroll
-            for (int j = 0; j < 4; ++j) {
-              const float2 f = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&xw[j]));
-#pragma unroll
-              for (int r = 0; r < R; ++r) {
-                s[r] = fmaf(wv[r][8 * v + 2 * j], f.x, s[r]);
-                s[r] = fmaf(wv[r][8 * v + 2 * j + 1], f.y, s[r]);
-              }
-            }
-          }
-#pragma unroll
-          for (int r = 0; r < R; ++r) acc[r][b] = fmaf(s[r], scale[r], acc[r][b]);
-        }
-      }
-#pragma unroll
-      for (int r = 0; r < R; ++r) {
-        q[r] = qn[r];
-        scale[r] = scale_n[r];
       }
     }
 #pragma unroll
-    for (int r = 0; r < R; ++r) {
+    for (int b = 0; b < Batch; ++b) {
+      const uint4* xp = reinterpret_cast<const uint4*>(x + static_cast<std::int64_t>(b) * w.cols + static_cast<std::int64_t>(c) * 32);
+      float s[R] = {};
 #pragma unroll
-      for (int b = 0; b < Batch; ++b) {
-        float v = acc[r][b];
-        for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-        if (lane == 0 && (r == 0 || second)) y[static_cast<std::int64_t>(b) * w.rows + row0 + r] = __float2bfloat16_rn(v);
+      for (int v = 0; v < 4; ++v) {
+        const uint4 xv = __ldg(xp + v);
+        const std::uint32_t xw[4] = {xv.x, xv.y, xv.z, xv.w};
+#pragma unroll
+        for (int j = 0; j < 4; ++j) {
+          const float2 f = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&xw[j]));
+#pragma unroll
+          for (int r = 0; r < R; ++r) {
+            s[r] = fmaf(wv[r][8 * v + 2 * j], f.x, s[r]);
+            s[r] = fmaf(wv[r][8 * v + 2 * j + 1], f.y, s[r]);
+          }
+        }
       }
+#pragma unroll
+      for (int r = 0; r < R; ++r) acc[r][b] = fmaf(s[r], scale[r], acc[r][b]);
+    }
+  }
+#pragma unroll
+  for (int r = 0; r < R; ++r) {
+#pragma unroll
+    for (int b = 0; b < Batch; ++b) {
+      float v = acc[r][b];
+      for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+      if (lane == 0 && (r == 0 || second)) y[static_cast<std::int64_t>(b) * w.rows + row0 + r] = __float2bfloat16_rn(v);
     }
   }
 }
 
 // Tensor-core kernel (GemvKernel::tensor_core): a block of 8 warps owns 16 output rows; the input dim is
-// split over the warps in 128-weight spans (each warp a consecutive run of spans; GemvKernel::
-// tensor_core_interleaved gives warp w spans w, w + 8, ..., measured the same), so even the 2048-row shapes
-// put 1024 warps on the 132 SMs and every lane has all of a step's 16-byte loads in flight at once. In a
-// span, lane (g, t) (g = lane / 4, t = lane % 4) loads the 32 weights [32t, 32t + 32) of rows g and g + 8
-// (one 16-byte load each) and the same 32 x values of vector g; the span is then eight mma.m16n8k16
-// (bf16 in, fp32 accumulate) whose k order is permuted consistently for A and B, so no data moves between
-// lanes. Dequantization is one shared-memory load per two weights from a 256-entry byte -> bf16 pair table
-// (32 copies, one per bank, so lookups never conflict) and one bf16x2 multiply by the block scale (codebook
-// value, scale and product each rounded to bf16: max rel err vs the CPU 0.0056 in the GPU test, against
-// 0.0021 for the fp32 path of shared_lut; the test's bound is 0.01). The
-// batch (1..8) is the MMA's n = 8; unused columns are zero. The 8 warps' partial sums meet in shared memory.
-// All weight, scale-code and x loads of the first step are issued before the block's barrier. Needs cols % 128 == 0.
+// split over the warps in 128-weight spans (each warp a consecutive run of spans), so even the 2048-row
+// shapes put 1024 warps on the 132 SMs and every lane has all of a step's 16-byte loads in flight at once.
+// In a span, lane (g, t) (g = lane / 4, t = lane % 4) loads the 32 weights [32t, 32t + 32) of rows g and
+// g + 8 (one 16-byte load each) and the same 32 x values of vector g; the span is then eight
+// mma.m16n8k16 (bf16 in, fp32 accumulate) whose k order is permuted consistently for A and B, so no data
+// moves between lanes. Dequantization is one shared-memory load per two weights from a 256-entry byte ->
+// bf16 pair table (32 copies, one per bank, so lookups never conflict) and one bf16x2 multiply by the
+// block scale (codebook value, scale and product each rounded to bf16: max rel err vs the CPU 0.0056 in
+// the GPU test, against 0.0021 for the fp32 path of shared_lut; the test's bound is 0.01). The batch
+// (1..8) is the MMA's n = 8; unused columns are zero. The 8 warps' partial sums meet in shared memory.
+// Order of work, for programmatic dependent launch: the first step's weight and scale loads, L2 prefetches
+// of the later steps' weights, and the table, all before pdl_wait(); x only after it.
+// Needs cols % 128 == 0.
 template <int Batch, int S>
-__global__ void __launch_bounds__(256, S == 2 ? 3 : 2) nf4_gemv_mma(Nf4View w, const __nv_bfloat16* __restrict__ x,
-                                                    __nv_bfloat16* __restrict__ y, bool contiguous_k) {
+__global__ void __launch_bounds__(256, S == 2 ? 3 : 2) nf4_gemv_mma(Nf4GemvGroup group, const __nv_bfloat16* __restrict__ x) {
   constexpr int kWarps = 8;
   __shared__ std::uint32_t pair[256 * 32];
   __shared__ float nested_map[256];
   __shared__ float red[kWarps][16][8];
+  std::uint32_t* red_words = reinterpret_cast<std::uint32_t*>(&red[0][0][0]);  // the 256 table entries, before red is used
+  const GemvSegment seg = gemv_segment(group);
+  const Nf4View& w = seg.w;
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   const int g = lane >> 2, t = lane & 3;
-  const std::int64_t row0 = static_cast<std::int64_t>(blockIdx.x) * 16;
+  const std::int64_t row0 = seg.block * 16;
   const std::int64_t ra = row0 + g < w.rows ? row0 + g : w.rows - 1;
   const std::int64_t rb = row0 + g + 8 < w.rows ? row0 + g + 8 : w.rows - 1;
   const int spans = static_cast<int>(w.cols / 128);
-  // contiguous_k: warp w takes the consecutive spans [w * spw, (w + 1) * spw) (whole 128-byte lines of a
-  // row per warp); otherwise spans w, w + 8, ... (interleaved).
-  const int spw = (spans + kWarps - 1) / kWarps;
-  const int mine = contiguous_k ? max(0, min(spw, spans - warp * spw)) : (warp < spans ? (spans - warp + kWarps - 1) / kWarps : 0);
-  auto span_of = [&](int i) { return contiguous_k ? warp * spw + i : warp + kWarps * i; };
+  const int spw = (spans + kWarps - 1) / kWarps;  // warp w takes spans [w * spw, (w + 1) * spw)
+  const int mine = max(0, min(spw, spans - warp * spw));
+  auto k_of = [&](int i) { return static_cast<std::int64_t>(warp * spw + i) * 128 + 32 * t; };
   float c[4] = {0.0f, 0.0f, 0.0f, 0.0f};
   uint4 qa[S], qb[S], xv[S][4];
   float sa[S], sb[S];
   std::uint32_t ca[S], cb[S];
-  auto load = [&](int i0) {
+  auto load_weights = [&](int i0) {
 #pragma unroll
     for (int s = 0; s < S; ++s) {
-      const int sp = span_of(i0 + s);
       if (i0 + s < mine) {
-        const std::int64_t k0 = static_cast<std::int64_t>(sp) * 128 + 32 * t;
-        const std::int64_t ia = ra * w.cols + k0, ib = rb * w.cols + k0;
+        const std::int64_t ia = ra * w.cols + k_of(i0 + s), ib = rb * w.cols + k_of(i0 + s);
         qa[s] = __ldg(reinterpret_cast<const uint4*>(w.packed + (ia >> 1)));
         qb[s] = __ldg(reinterpret_cast<const uint4*>(w.packed + (ib >> 1)));
         const std::int64_t ba = ia >> w.blocksize_shift, bb = ib >> w.blocksize_shift;
@@ -251,28 +197,43 @@ __global__ void __launch_bounds__(256, S == 2 ? 3 : 2) nf4_gemv_mma(Nf4View w, c
           sa[s] = __ldg(w.absmax + ba);
           sb[s] = __ldg(w.absmax + bb);
         }
-#pragma unroll
-        for (int v = 0; v < 4; ++v)
-          xv[s][v] = g < Batch ? __ldg(reinterpret_cast<const uint4*>(x + static_cast<std::int64_t>(g) * w.cols + k0) + v) : make_uint4(0, 0, 0, 0);
       } else {
         qa[s] = qb[s] = make_uint4(0, 0, 0, 0);
         ca[s] = cb[s] = 0;
         sa[s] = sb[s] = 0.0f;
-#pragma unroll
-        for (int v = 0; v < 4; ++v) xv[s][v] = make_uint4(0, 0, 0, 0);
       }
     }
   };
-  load(0);
+  auto load_x = [&](int i0) {
+#pragma unroll
+    for (int s = 0; s < S; ++s)
+#pragma unroll
+      for (int v = 0; v < 4; ++v)
+        xv[s][v] = i0 + s < mine && g < Batch
+                       ? __ldg(reinterpret_cast<const uint4*>(x + static_cast<std::int64_t>(g) * w.cols + k_of(i0 + s)) + v)
+                       : make_uint4(0, 0, 0, 0);
+  };
+  load_weights(0);
+  if (t == 0)
+    for (int i = S; i < mine; ++i) {  // later steps' rows ra and rb: 64 bytes each per span
+      prefetch_l2(w.packed + ((ra * w.cols + k_of(i)) >> 1));
+      prefetch_l2(w.packed + ((rb * w.cols + k_of(i)) >> 1));
+    }
   {
-    // Byte b -> (bf16 of code b >> 4 in the low half, bf16 of code b & 15 in the high half), 32 copies.
+    // Byte b -> (bf16 of code b >> 4 in the low half, bf16 of code b & 15 in the high half), 32 copies. Thread b
+    // computes entry b; the copies are then written word by word across the block (word i to bank i % 32), as a
+    // thread writing its own 32 copies would serialise each of its warp's stores on one bank.
     const int b = threadIdx.x;
     const __nv_bfloat162 v = __floats2bfloat162_rn(__ldg(w.quant_map + (b >> 4)), __ldg(w.quant_map + (b & 15)));
-    const std::uint32_t bits = *reinterpret_cast<const std::uint32_t*>(&v);
-#pragma unroll 8
-    for (int i = 0; i < 32; ++i) pair[b * 32 + i] = bits;
+    red_words[b] = *reinterpret_cast<const std::uint32_t*>(&v);
     if (w.double_quant) nested_map[b] = __ldg(w.nested_map + b);
+    __syncthreads();
+#pragma unroll 8
+    for (int i = 0; i < 32; ++i) pair[i * 256 + b] = red_words[(i * 256 + b) >> 5];
   }
+  pdl_launch_dependents();
+  pdl_wait();
+  load_x(0);
   __syncthreads();
   for (int i0 = 0; i0 < mine; i0 += S) {
 #pragma unroll
@@ -304,7 +265,10 @@ __global__ void __launch_bounds__(256, S == 2 ? 3 : 2) nf4_gemv_mma(Nf4View w, c
             : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
       }
     }
-    if (i0 + S < mine) load(i0 + S);
+    if (i0 + S < mine) {
+      load_weights(i0 + S);
+      load_x(i0 + S);
+    }
   }
   red[warp][g][2 * t] = c[0];
   red[warp][g][2 * t + 1] = c[1];
@@ -316,71 +280,65 @@ __global__ void __launch_bounds__(256, S == 2 ? 3 : 2) nf4_gemv_mma(Nf4View w, c
     float v = 0.0f;
 #pragma unroll
     for (int i = 0; i < kWarps; ++i) v += red[i][r][n];
-    if (n < Batch && row0 + r < w.rows) y[static_cast<std::int64_t>(n) * w.rows + row0 + r] = __float2bfloat16_rn(v);
+    if (n < Batch && row0 + r < w.rows) seg.y[static_cast<std::int64_t>(n) * w.rows + row0 + r] = __float2bfloat16_rn(v);
   }
 }
 
 }  // namespace kernels
 
-// automatic: tensor_core, except batch 1 on a tall matrix of <= 2048 columns (the 2048 -> 6144 gate/up shape),
-// where the two-rows-per-warp shared_lut kernel measured faster on the H100 (7.4 vs 9.7 us, bench/RESULTS.md).
-enum class GemvKernel { automatic, tensor_core, tensor_core_interleaved, shared_lut, prefetch_shuffle };
+enum class GemvKernel { automatic, tensor_core, shared_lut };
 
-// y [batch, rows] = x [batch, cols] W^T, batch 1..8, bf16 in and out, fp32 accumulation.
-inline void nf4_gemv(const Nf4View& w, const __nv_bfloat16* x, __nv_bfloat16* y, int batch, cudaStream_t stream = nullptr,
-                     GemvKernel kernel = GemvKernel::automatic) {
-  if (w.cols % 32 != 0 || w.blocksize < 32) throw Error("nf4_gemv: needs cols % 32 == 0 and blocksize >= 32");
-  if (kernel == GemvKernel::automatic) kernel = batch == 1 && w.rows >= 4096 && w.cols <= 2048 ? GemvKernel::shared_lut : GemvKernel::tensor_core;
-  const bool tc = kernel == GemvKernel::tensor_core || kernel == GemvKernel::tensor_core_interleaved;
-  const bool contiguous = kernel == GemvKernel::tensor_core;
-  if (tc && w.cols % 128 == 0) {  // other widths fall back to shared_lut
-    if (w.rows <= 0) return;
-    const auto blocks = static_cast<unsigned>((w.rows + 15) / 16);
-    // Up to 2048 columns each warp has two 128-weight spans: S = 2 loads them all at once and, at <= 85
-    // registers, fits three blocks per SM (the 6144-row shapes then run in one wave); wider rows take S = 3.
-    const bool narrow = w.cols <= 2048;
-#define KSPAM_GEMV_MMA(B)                                                        \
-  case B:                                                                        \
-    if (narrow) {                                                                \
-      kernels::nf4_gemv_mma<B, 2><<<blocks, 256, 0, stream>>>(w, x, y, contiguous);        \
-    } else {                                                                     \
-      kernels::nf4_gemv_mma<B, 3><<<blocks, 256, 0, stream>>>(w, x, y, contiguous);        \
-    }                                                                            \
-    break;
-    switch (batch) {
-      KSPAM_GEMV_MMA(1) KSPAM_GEMV_MMA(2) KSPAM_GEMV_MMA(3) KSPAM_GEMV_MMA(4)
-      KSPAM_GEMV_MMA(5) KSPAM_GEMV_MMA(6) KSPAM_GEMV_MMA(7) KSPAM_GEMV_MMA(8)
-      default: throw Error("nf4_gemv: batch must be 1..8 (use nf4_gemm for more rows), got " + std::to_string(batch));
-    }
-#undef KSPAM_GEMV_MMA
-    KSPAM_CUDA_LAUNCH_CHECK();
-    return;
+struct GemvOptions {
+  GemvKernel kernel = GemvKernel::automatic;
+  bool pdl = true;  // launch with programmatic dependent launch (see the top of this file)
+};
+
+// ys[s] [batch, ws[s].rows] = x [batch, cols] ws[s]^T for 1..3 weights of the same width in one launch,
+// batch 1..8, bf16 in and out, fp32 accumulation.
+inline void nf4_gemv_group(std::span<const Nf4View> ws, std::span<__nv_bfloat16* const> ys, const __nv_bfloat16* x, int batch,
+                           cudaStream_t stream = nullptr, const GemvOptions& options = {}) {
+  if (ws.empty() || ws.size() > static_cast<std::size_t>(kMaxGemvGroup) || ys.size() != ws.size())
+    throw Error("nf4_gemv_group: needs 1 to 3 weights and one output each");
+  if (batch < 1 || batch > 8) throw Error("nf4_gemv: batch must be 1..8 (use nf4_gemm for more rows), got " + std::to_string(batch));
+  const std::int64_t cols = ws[0].cols;
+  for (const Nf4View& w : ws) {
+    if (w.cols != cols) throw Error("nf4_gemv_group: the weights must share their input width");
+    if (w.cols % 32 != 0 || w.blocksize < 32) throw Error("nf4_gemv: needs cols % 32 == 0 and blocksize >= 32");
   }
-  constexpr int kThreads = 256, kRowsPerBlock = kThreads / 32 * 2;
-  const auto blocks = static_cast<unsigned>((w.rows + kRowsPerBlock - 1) / kRowsPerBlock);
+  GemvKernel kernel = options.kernel == GemvKernel::automatic ? GemvKernel::tensor_core : options.kernel;
+  if (kernel == GemvKernel::tensor_core && cols % 128 != 0) kernel = GemvKernel::shared_lut;
+  // Both kernels give each block 16 rows of one weight.
+  Nf4GemvGroup group;
+  group.count = static_cast<int>(ws.size());
+  for (int s = 0; s < group.count; ++s) {
+    group.w[s] = ws[static_cast<std::size_t>(s)];
+    group.y[s] = ys[static_cast<std::size_t>(s)];
+    group.first_block[s + 1] = group.first_block[s] + static_cast<int>((ws[static_cast<std::size_t>(s)].rows + 15) / 16);
+  }
+  const unsigned blocks = static_cast<unsigned>(group.first_block[group.count]);
   if (blocks == 0) return;
-  const bool pf = kernel == GemvKernel::prefetch_shuffle;
-#define KSPAM_GEMV_CASE(B)                                                                 \
-  case B:                                                                                  \
-    if (pf) {                                                                              \
-      kernels::nf4_gemv_prefetch<B><<<blocks, kThreads, 0, stream>>>(w, x, y);             \
-    } else {                                                                               \
-      kernels::nf4_gemv<B><<<blocks, kThreads, 0, stream>>>(w, x, y);                      \
-    }                                                                                      \
+  // Up to 2048 columns each warp of the tensor-core kernel has two 128-weight spans: S = 2 loads them all at
+  // once and, at <= 85 registers, fits three blocks per SM (the 6144-row shapes then run in one wave); wider
+  // rows take S = 3.
+  const bool narrow = cols <= 2048;
+  auto run = [&](auto kernel_fn) { launch_kernel(kernel_fn, blocks, 256, 0, stream, options.pdl, group, x); };
+#define KSPAM_GEMV_CASE(B)                                              \
+  case B:                                                               \
+    if (kernel == GemvKernel::shared_lut) run(kernels::nf4_gemv<B>);    \
+    else if (narrow) run(kernels::nf4_gemv_mma<B, 2>);                  \
+    else run(kernels::nf4_gemv_mma<B, 3>);                              \
     break;
   switch (batch) {
-    KSPAM_GEMV_CASE(1)
-    KSPAM_GEMV_CASE(2)
-    KSPAM_GEMV_CASE(3)
-    KSPAM_GEMV_CASE(4)
-    KSPAM_GEMV_CASE(5)
-    KSPAM_GEMV_CASE(6)
-    KSPAM_GEMV_CASE(7)
-    KSPAM_GEMV_CASE(8)
-    default: throw Error("nf4_gemv: batch must be 1..8 (use nf4_gemm for more rows), got " + std::to_string(batch));
+    KSPAM_GEMV_CASE(1) KSPAM_GEMV_CASE(2) KSPAM_GEMV_CASE(3) KSPAM_GEMV_CASE(4)
+    KSPAM_GEMV_CASE(5) KSPAM_GEMV_CASE(6) KSPAM_GEMV_CASE(7) KSPAM_GEMV_CASE(8)
   }
 #undef KSPAM_GEMV_CASE
-  KSPAM_CUDA_LAUNCH_CHECK();
+}
+
+// y [batch, rows] = x [batch, cols] W^T.
+inline void nf4_gemv(const Nf4View& w, const __nv_bfloat16* x, __nv_bfloat16* y, int batch, cudaStream_t stream = nullptr,
+                     const GemvOptions& options = {}) {
+  nf4_gemv_group(std::span<const Nf4View>(&w, 1), std::span<__nv_bfloat16* const>(&y, 1), x, batch, stream, options);
 }
 
 }  // namespace kspam::cuda

@@ -43,8 +43,12 @@ __global__ void nf4_quantize_bf16(const __nv_bfloat16* __restrict__ x, std::int6
   }
 }
 
-// Each thread expands 8 codes (4 packed bytes) into 8 bf16 values. Requires cols % 8 == 0.
+// Dequantization in groups of 8 weights (4 packed bytes in, 16 bytes of bf16 out). A warp takes 128
+// consecutive groups and each lane 4 of them, 32 apart, so every load and store instruction of the warp
+// covers one contiguous span (128 and 512 bytes) and each lane has all four loads in flight before it
+// computes. Requires cols % 8 == 0.
 __global__ void nf4_dequantize_bf16(Nf4View w, __nv_bfloat16* __restrict__ out, std::int64_t ld_out) {
+  constexpr int kGroupsPerLane = 4;
   __shared__ float nested_map[256];
   __shared__ float lut[16];
   for (int i = threadIdx.x; i < 256; i += blockDim.x) nested_map[i] = w.double_quant ? w.nested_map[i] : 0.0f;
@@ -52,23 +56,36 @@ __global__ void nf4_dequantize_bf16(Nf4View w, __nv_bfloat16* __restrict__ out, 
   __syncthreads();
   const std::int64_t groups_per_row = w.cols / 8;
   const std::int64_t total = w.rows * groups_per_row;
-  for (std::int64_t g = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; g < total;
-       g += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
-    // 32-bit division when it fits (every real weight): 64-bit division costs ~100 instructions on a GPU.
-    const std::int64_t row = total <= 0xffffffffLL ? static_cast<std::uint32_t>(g) / static_cast<std::uint32_t>(groups_per_row)
-                                                   : g / groups_per_row;
-    const std::int64_t col = (g - row * groups_per_row) * 8;
-    const std::int64_t i = row * w.cols + col;  // flat element index (even, and 8 | i)
-    const std::uint32_t bytes = *reinterpret_cast<const std::uint32_t*>(w.packed + i / 2);
-    const float scale = nf4_block_scale(w, i >> w.blocksize_shift, nested_map);
-    __align__(16) __nv_bfloat16 v[8];
+  const bool small = total <= 0xffffffffLL;  // 32-bit division then (every real weight): 64-bit costs ~100 instructions
+  const int lane = threadIdx.x & 31;
+  const std::int64_t warps = static_cast<std::int64_t>(gridDim.x) * (blockDim.x >> 5);
+  for (std::int64_t base = (static_cast<std::int64_t>(blockIdx.x) * (blockDim.x >> 5) + (threadIdx.x >> 5)) * 32 * kGroupsPerLane; base < total;
+       base += warps * 32 * kGroupsPerLane) {
+    std::uint32_t bytes[kGroupsPerLane];
+    float scale[kGroupsPerLane];
 #pragma unroll
-    for (int k = 0; k < 4; ++k) {
-      const std::uint8_t byte = static_cast<std::uint8_t>(bytes >> (8 * k));
-      v[2 * k] = __float2bfloat16_rn(__fmul_rn(lut[byte >> 4], scale));
-      v[2 * k + 1] = __float2bfloat16_rn(__fmul_rn(lut[byte & 15], scale));
+    for (int k = 0; k < kGroupsPerLane; ++k) {
+      const std::int64_t g = base + 32 * k + lane;
+      if (g < total) {
+        bytes[k] = __ldg(reinterpret_cast<const std::uint32_t*>(w.packed) + g);  // elements 8g .. 8g + 7
+        scale[k] = nf4_block_scale(w, (8 * g) >> w.blocksize_shift, nested_map);
+      }
     }
-    *reinterpret_cast<uint4*>(out + row * ld_out + col) = *reinterpret_cast<const uint4*>(v);
+#pragma unroll
+    for (int k = 0; k < kGroupsPerLane; ++k) {
+      const std::int64_t g = base + 32 * k + lane;
+      if (g >= total) break;
+      const std::int64_t row = small ? static_cast<std::uint32_t>(g) / static_cast<std::uint32_t>(groups_per_row) : g / groups_per_row;
+      const std::int64_t col = (g - row * groups_per_row) * 8;
+      __align__(16) __nv_bfloat16 v[8];
+#pragma unroll
+      for (int j = 0; j < 4; ++j) {
+        const std::uint32_t byte = (bytes[k] >> (8 * j)) & 0xffu;
+        v[2 * j] = __float2bfloat16_rn(__fmul_rn(lut[byte >> 4], scale[k]));
+        v[2 * j + 1] = __float2bfloat16_rn(__fmul_rn(lut[byte & 15u], scale[k]));
+      }
+      *reinterpret_cast<uint4*>(out + row * ld_out + col) = *reinterpret_cast<const uint4*>(v);
+    }
   }
 }
 
@@ -88,9 +105,9 @@ inline void nf4_quantize(const __nv_bfloat16* x, std::int64_t n, int blocksize, 
 inline void nf4_dequantize(const Nf4View& w, __nv_bfloat16* out, std::int64_t ld_out, cudaStream_t stream = nullptr) {
   if (w.cols % 8 != 0 || ld_out % 8 != 0 || ld_out < w.cols) throw Error("nf4_dequantize: columns and row stride must be multiples of 8");
   const std::int64_t groups = w.rows * (w.cols / 8);
-  const int threads = 256;
-  const auto blocks = static_cast<unsigned>(std::min<std::int64_t>((groups + threads - 1) / threads, 132 * 16));
   if (groups == 0) return;
+  const int threads = 256;  // 8 warps, each 128 groups per step
+  const auto blocks = static_cast<unsigned>(std::min<std::int64_t>((groups + 1023) / 1024, 132 * 8));
   kernels::nf4_dequantize_bf16<<<blocks, threads, 0, stream>>>(w, out, ld_out);
   KSPAM_CUDA_LAUNCH_CHECK();
 }

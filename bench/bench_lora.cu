@@ -1,0 +1,117 @@
+// LoRA r=16 forward + backward on the GPU (cuda/lora.cuh) against the base matmuls alone (y = x W^T and
+// dx = dy W, cuBLAS bf16, what a frozen linear layer costs in a training step), all measured in this run:
+// the fused layout (low-rank products folded into the base GEMMs), the same with dropout 0.05, the plain form
+// with one launch per product (PEFT's structure), and the time of each of the fused layout's products alone.
+// Shapes: the Qwen3-VL-2B language-model projections; M = 2544 tokens (the anchor's batch 8 x 318) and 8192.
+// Usage: bench_lora [--quick]
+#pragma GCC diagnostic ignored "-Wrestrict"  // GCC 12 bug 105329 in std::string (the CXX flags disable it too)
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <vector>
+
+#include "cuda_bench_support.cuh"
+#include "kspam/cuda/device_memory.cuh"
+#include "kspam/cuda/lora.cuh"
+
+using namespace kspam;
+using namespace kspam::bench;
+
+int main(int argc, char** argv) {
+  bool quick = false;
+  for (int a = 1; a < argc; ++a) {
+    if (std::strcmp(argv[a], "--quick") == 0) quick = true;
+    else {
+      std::printf("usage: bench_lora [--quick]\n");
+      return 2;
+    }
+  }
+  if (!cuda::device_available()) {
+    std::printf("skipped: no NVIDIA GPU\n");
+    return 77;
+  }
+  cudaDeviceProp prop{};
+  KSPAM_CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
+  std::printf("device: %s, %d SMs\n", prop.name, prop.multiProcessorCount);
+  cuda::CublasHandle cublas;
+  const int iters = quick ? 20 : 100;
+  std::printf("\n== LoRA r=16 forward+backward overhead over the base matmuls (bf16 dense base, M tokens) ==\n");
+  std::printf("%-20s %5s %10s %12s %9s %14s %9s %12s %9s\n", "shape", "M", "base us", "fused us", "overhead", "plain us", "overhead",
+              "fused+p us", "overhead");
+  const int r = 16;
+  for (const Shape& s : kShapes) {
+    for (int M : {2544, 8192}) {
+      const int ld = s.in + r, ldy = s.out + r;
+      auto w = upload(random_bf16(static_cast<std::size_t>(s.out) * s.in, 0.02, 9));
+      auto xcat = upload(random_bf16(static_cast<std::size_t>(M) * ld, 1.0, 10));
+      auto dycat = upload(random_bf16(static_cast<std::size_t>(M) * ldy, 1.0, 11));
+      cuda::DeviceBuffer<bf16> y(static_cast<std::size_t>(M) * s.out), dx(static_cast<std::size_t>(M) * s.in), h(static_cast<std::size_t>(M) * s.in);
+      const int it = std::max(5, iters / 5);
+      // Base: y = x W^T and dx = dy W (what a frozen linear layer costs in a training step).
+      const double t_base = time_ms([&](int) {
+        cuda::gemm_bf16_rm(cublas.get(), false, true, M, s.out, s.in, 1.0f, xcat.data(), ld, w.data(), s.in, 0.0f, y.data(), CUDA_R_16BF, s.out);
+        cuda::gemm_bf16_rm(cublas.get(), false, false, M, s.in, s.out, 1.0f, dycat.data(), ldy, w.data(), s.in, 0.0f, dx.data(), CUDA_R_16BF, s.in);
+      }, it);
+      Rng rng(12);
+      std::vector<float> A(static_cast<std::size_t>(r) * s.in), B(static_cast<std::size_t>(s.out) * r);
+      for (auto& v : A) v = static_cast<float>(rng.uniform(-0.02, 0.02));
+      for (auto& v : B) v = static_cast<float>(rng.normal() * 0.01);
+      cuda::LoraCudaLayer layer(s.in, s.out, r, 32.0, 0.0);
+      layer.set_base_dense(w.data());
+      layer.set_adapter(A, B);
+      const double t_fused = time_ms([&](int) {
+        layer.forward(cublas.get(), xcat.data(), M, y.data(), true, 1);
+        layer.backward(cublas.get(), dycat.data(), xcat.data(), M, dx.data(), s.in, true, 1);
+      }, it);
+      cuda::LoraCudaLayer layer_p(s.in, s.out, r, 32.0, 0.05);
+      layer_p.set_base_dense(w.data());
+      layer_p.set_adapter(A, B);
+      const double t_fused_p = time_ms([&](int i) {
+        layer_p.forward(cublas.get(), xcat.data(), M, y.data(), true, static_cast<std::uint64_t>(i), h.data());
+        layer_p.backward(cublas.get(), dycat.data(), xcat.data(), M, dx.data(), s.in, true, static_cast<std::uint64_t>(i), h.data());
+      }, it);
+      // The plain form: one launch per product (PEFT's structure on top of a base linear), 8 GEMMs.
+      cuda::DeviceBuffer<bf16> a16(A.size()), b16(B.size()), u(static_cast<std::size_t>(M) * r), du(static_cast<std::size_t>(M) * r);
+      {
+        std::vector<std::uint16_t> ab(A.size()), bb(B.size());
+        for (std::size_t i = 0; i < A.size(); ++i) ab[i] = tensor::f32_to_bf16(A[i]);
+        for (std::size_t i = 0; i < B.size(); ++i) bb[i] = tensor::f32_to_bf16(B[i]);
+        KSPAM_CUDA_CHECK(cudaMemcpy(a16.data(), ab.data(), ab.size() * 2, cudaMemcpyHostToDevice));
+        KSPAM_CUDA_CHECK(cudaMemcpy(b16.data(), bb.data(), bb.size() * 2, cudaMemcpyHostToDevice));
+      }
+      cuda::DeviceBuffer<float> dA(A.size()), dB(B.size());
+      const double t_plain = time_ms([&](int) {
+        auto* hd = cublas.get();
+        cuda::gemm_bf16_rm(hd, false, true, M, s.out, s.in, 1.0f, xcat.data(), ld, w.data(), s.in, 0.0f, y.data(), CUDA_R_16BF, s.out);
+        cuda::gemm_bf16_rm(hd, false, true, M, r, s.in, 1.0f, xcat.data(), ld, a16.data(), s.in, 0.0f, u.data(), CUDA_R_16BF, r);
+        cuda::gemm_bf16_rm(hd, false, true, M, s.out, r, 2.0f, u.data(), r, b16.data(), r, 1.0f, y.data(), CUDA_R_16BF, s.out);
+        cuda::gemm_bf16_rm(hd, false, false, M, s.in, s.out, 1.0f, dycat.data(), ldy, w.data(), s.in, 0.0f, dx.data(), CUDA_R_16BF, s.in);
+        cuda::gemm_bf16_rm(hd, false, false, M, r, s.out, 2.0f, dycat.data(), ldy, b16.data(), r, 0.0f, du.data(), CUDA_R_16BF, r);
+        cuda::gemm_bf16_rm(hd, false, false, M, s.in, r, 1.0f, du.data(), r, a16.data(), s.in, 1.0f, dx.data(), CUDA_R_16BF, s.in);
+        cuda::gemm_bf16_rm(hd, true, false, r, s.in, M, 1.0f, du.data(), r, xcat.data(), ld, 1.0f, dA.data(), CUDA_R_32F, s.in);
+        cuda::gemm_bf16_rm(hd, true, false, s.out, r, M, 2.0f, dycat.data(), ldy, u.data(), r, 1.0f, dB.data(), CUDA_R_32F, r);
+      }, it);
+      std::printf("%-20s %5d %10.1f %12.1f %8.1f%% %14.1f %8.1f%% %12.1f %8.1f%%\n", s.name, M, t_base * 1e3, t_fused * 1e3,
+                  100 * (t_fused / t_base - 1), t_plain * 1e3, 100 * (t_plain / t_base - 1), t_fused_p * 1e3, 100 * (t_fused_p / t_base - 1));
+      {
+        // Where the fused layout's time goes: each of its cuBLAS products alone, same shapes and strides.
+        auto pcat = upload(random_bf16(static_cast<std::size_t>(s.out + r) * ld, 0.02, 13));
+        auto* hd = cublas.get();
+        auto t = [&](const std::function<void()>& f) { return 1e3 * time_ms([&](int) { f(); }, it); };
+        const double t_u = t([&] { cuda::gemm_bf16_rm(hd, false, true, M, r, s.in, 1.0f, xcat.data(), ld, pcat.data(), ld, 0.0f, u.data(), CUDA_R_16BF, r); });
+        const double t_y = t([&] { cuda::gemm_bf16_rm(hd, false, true, M, s.out, ld, 1.0f, xcat.data(), ld, pcat.data(), ld, 0.0f, y.data(), CUDA_R_16BF, s.out); });
+        const double t_y0 = t([&] { cuda::gemm_bf16_rm(hd, false, true, M, s.out, s.in, 1.0f, xcat.data(), ld, pcat.data(), ld, 0.0f, y.data(), CUDA_R_16BF, s.out); });
+        const double t_du = t([&] { cuda::gemm_bf16_rm(hd, false, false, M, r, s.out, 1.0f, dycat.data(), ldy, pcat.data() + s.in, ld, 0.0f, du.data(), CUDA_R_16BF, r); });
+        const double t_dx = t([&] { cuda::gemm_bf16_rm(hd, false, false, M, s.in, s.out + r, 1.0f, dycat.data(), ldy, pcat.data(), ld, 0.0f, dx.data(), CUDA_R_16BF, s.in); });
+        const double t_da = t([&] { cuda::gemm_bf16_rm(hd, true, false, r, s.in, M, 1.0f, du.data(), r, xcat.data(), ld, 1.0f, dA.data(), CUDA_R_32F, s.in); });
+        const double t_db = t([&] { cuda::gemm_bf16_rm(hd, true, false, s.out, r, M, 2.0f, dycat.data(), ldy, u.data(), r, 1.0f, dB.data(), CUDA_R_32F, r); });
+        std::printf("%27s each alone, us: u = x A^T %.1f | y, K + r %.1f (K alone %.1f) | du = dy sB %.1f | dx, K + r %.1f | dA %.1f | dB %.1f\n", "", t_u,
+                    t_y, t_y0, t_du, t_dx, t_da, t_db);
+      }
+    }
+  }
+  std::printf("\nfused+p = fused layout with dropout 0.05 (mask kernel on the input, masked low-rank add on dx).\n");
+    return 0;
+}

@@ -1,0 +1,68 @@
+#pragma once
+// Shared by the GPU tests: PASS/FAIL lines, bf16 data to and from the device, and the error measure.
+// Include it first: Eigen (the CPU reference) must be host-only here, or it marks its functions
+// __host__ __device__ and nvcc warns about defaulted constructors.
+#define EIGEN_NO_CUDA
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "kspam/core/rng.hpp"
+#include "kspam/cuda/device_memory.cuh"
+#include "kspam/nn/lora_linear.hpp"
+#include "kspam/tensor/half.hpp"
+
+namespace kspam::gpu_test {
+
+using kspam::nn::MatrixRM;
+using bf16 = __nv_bfloat16;
+
+inline int failures = 0;
+
+inline void check(bool ok, const std::string& what) {
+  std::printf("%s  %s\n", ok ? "PASS" : "FAIL", what.c_str());
+  std::fflush(stdout);
+  if (!ok) ++failures;
+}
+
+inline std::vector<std::uint16_t> random_bf16(std::size_t n, double scale, std::uint64_t seed) {
+  Rng rng(seed);
+  std::vector<std::uint16_t> v(n);
+  for (auto& b : v) b = tensor::f32_to_bf16(static_cast<float>(rng.normal() * scale));
+  return v;
+}
+
+inline std::vector<float> widen(const std::vector<std::uint16_t>& b) {
+  std::vector<float> f(b.size());
+  for (std::size_t i = 0; i < b.size(); ++i) f[i] = tensor::bf16_to_f32(b[i]);
+  return f;
+}
+
+// bf16 bits on the device (bf16 and uint16 share the layout).
+inline cuda::DeviceBuffer<bf16> upload_bf16(const std::vector<std::uint16_t>& bits) {
+  cuda::DeviceBuffer<bf16> d(bits.size());
+  KSPAM_CUDA_CHECK(cudaMemcpy(d.data(), bits.data(), bits.size() * 2, cudaMemcpyHostToDevice));
+  return d;
+}
+inline std::vector<float> download_bf16(const bf16* p, std::size_t n) {
+  std::vector<std::uint16_t> bits(n);
+  KSPAM_CUDA_CHECK(cudaMemcpy(bits.data(), p, n * 2, cudaMemcpyDeviceToHost));
+  return widen(bits);
+}
+
+inline MatrixRM to_matrix(const std::vector<float>& v, Eigen::Index rows, Eigen::Index cols) {
+  MatrixRM m(rows, cols);
+  std::copy(v.begin(), v.end(), m.data());
+  return m;
+}
+
+inline double rel_err(const MatrixRM& got, const MatrixRM& want) {
+  if (!got.allFinite()) return std::numeric_limits<double>::infinity();  // e.g. read before it was written
+  return (got - want).cwiseAbs().maxCoeff() / std::max(1e-30f, want.cwiseAbs().maxCoeff());
+}
+
+}  // namespace kspam::gpu_test
