@@ -125,6 +125,22 @@ void test_gemv_and_gemm() {
     }
   }
   {
+    // More rows than two blocks per SM hold in one wave: the tensor-core kernel then dequantizes after the wait.
+    const int n3 = 4608;
+    const quant::Nf4Tensor t3 = quant::quantize_nf4(widen(random_bf16(static_cast<std::size_t>(n3) * K, 0.02, 14)), {n3, K});
+    const MatrixRM w3 = backend::cpu::nf4_dense(t3);
+    cuda::Nf4DeviceWeight dw3(t3);
+    for (int batch : {1, 3, 8}) {
+      const auto xb = random_bf16(static_cast<std::size_t>(batch) * K, 1.0, 15 + batch);
+      auto dx = upload_bf16(xb);
+      cuda::DeviceBuffer<bf16> y(static_cast<std::size_t>(batch) * n3);
+      cuda::nf4_gemv(dw3.view(), dx.data(), y.data(), batch);
+      KSPAM_CUDA_CHECK(cudaDeviceSynchronize());
+      const double e = rel_err(to_matrix(download_bf16(y.data(), y.size()), batch, n3), to_matrix(widen(xb), batch, K) * w3.transpose());
+      check(e < 1e-2, "NF4 GEMV 4608 x 2048 (dequantized after the wait) batch " + std::to_string(batch) + " vs CPU (max rel err " + std::to_string(e) + ")");
+    }
+  }
+  {
     // Odd row count (the second row of the last warp is masked) and a long row (several steps per lane).
     const int n2 = 77, k2 = 6144;
     const quant::Nf4Tensor t2 = quant::quantize_nf4(widen(random_bf16(static_cast<std::size_t>(n2) * k2, 0.02, 12)), {n2, k2}, {128, true, 256});

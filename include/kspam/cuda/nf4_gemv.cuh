@@ -66,6 +66,7 @@ __device__ __forceinline__ void prefetch_rows_l2(const Nf4View& w, std::int64_t 
 template <int Batch>
 __global__ void __launch_bounds__(256) nf4_gemv(Nf4GemvGroup group, const __nv_bfloat16* __restrict__ x) {
   constexpr int R = 2;
+  pdl_launch_dependents();
   const GemvSegment seg = gemv_segment(group);
   const Nf4View& w = seg.w;
   __nv_bfloat16* __restrict__ y = seg.y;
@@ -77,7 +78,6 @@ __global__ void __launch_bounds__(256) nf4_gemv(Nf4GemvGroup group, const __nv_b
   for (int i = threadIdx.x; i < 256; i += blockDim.x) nested_map[i] = w.double_quant ? w.nested_map[i] : 0.0f;
   if (threadIdx.x < 16) lut[threadIdx.x] = w.quant_map[threadIdx.x];
   __syncthreads();
-  pdl_launch_dependents();
   pdl_wait();
   if (row0 >= w.rows) return;
   const int chunks = static_cast<int>(w.cols / 32);
@@ -155,15 +155,19 @@ __global__ void __launch_bounds__(256) nf4_gemv(Nf4GemvGroup group, const __nv_b
 // the GPU test, against 0.0021 for the fp32 path of shared_lut; the test's bound is 0.01). The batch
 // (1..8) is the MMA's n = 8; unused columns are zero. The 8 warps' partial sums meet in shared memory.
 // Order of work, for programmatic dependent launch: the first step's weight and scale loads, L2 prefetches
-// of the later steps' weights, and the table, all before pdl_wait(); x only after it.
+// of the later steps' weights, the table and (Early) the dequantization, all before pdl_wait(); x only after
+// it. Measured in a chain of q/o GEMVs (globaltimer probe, H100): the wait returns ~0.9 us after the previous
+// kernel ends, and the work after it took ~1.5 us while the dequantization still followed the wait; moving it
+// ahead took the q/o GEMV from 3.1 to 2.2 us.
 // Needs cols % 128 == 0.
-template <int Batch, int S>
-__global__ void __launch_bounds__(256, S == 2 ? 3 : 2) nf4_gemv_mma(Nf4GemvGroup group, const __nv_bfloat16* __restrict__ x) {
+template <int Batch, int S, bool Early>
+__global__ void __launch_bounds__(256, S == 2 && !Early ? 3 : 2) nf4_gemv_mma(Nf4GemvGroup group, const __nv_bfloat16* __restrict__ x) {
   constexpr int kWarps = 8;
   __shared__ std::uint32_t pair[256 * 32];
   __shared__ float nested_map[256];
   __shared__ float red[kWarps][16][8];
   std::uint32_t* red_words = reinterpret_cast<std::uint32_t*>(&red[0][0][0]);  // the 256 table entries, before red is used
+  pdl_launch_dependents();  // first: the next kernel's blocks may then start (and load their weights) at once
   const GemvSegment seg = gemv_segment(group);
   const Nf4View& w = seg.w;
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
@@ -175,7 +179,6 @@ __global__ void __launch_bounds__(256, S == 2 ? 3 : 2) nf4_gemv_mma(Nf4GemvGroup
   const int spw = (spans + kWarps - 1) / kWarps;  // warp w takes spans [w * spw, (w + 1) * spw)
   const int mine = max(0, min(spw, spans - warp * spw));
   auto k_of = [&](int i) { return static_cast<std::int64_t>(warp * spw + i) * 128 + 32 * t; };
-  float c[4] = {0.0f, 0.0f, 0.0f, 0.0f};
   uint4 qa[S], qb[S], xv[S][4];
   float sa[S], sb[S];
   std::uint32_t ca[S], cb[S];
@@ -231,38 +234,70 @@ __global__ void __launch_bounds__(256, S == 2 ? 3 : 2) nf4_gemv_mma(Nf4GemvGroup
 #pragma unroll 8
     for (int i = 0; i < 32; ++i) pair[i * 256 + b] = red_words[(i * 256 + b) >> 5];
   }
-  pdl_launch_dependents();
+  __syncthreads();
+  // The block scales of span s, as bf16 pairs for rows ra and rb.
+  auto span_scales = [&](int s, __nv_bfloat162& s2a, __nv_bfloat162& s2b) {
+    float fa = sa[s], fb = sb[s];
+    if (w.double_quant) {
+      fa = __fadd_rn(__fmul_rn(nested_map[ca[s]], fa), w.nested_offset);
+      fb = __fadd_rn(__fmul_rn(nested_map[cb[s]], fb), w.nested_offset);
+    }
+    s2a = __float2bfloat162_rn(fa);
+    s2b = __float2bfloat162_rn(fb);
+  };
+  // MMA step m of span s as the A fragment: one table lookup and one bf16x2 multiply per two weights.
+  auto fragment = [&](int s, int m, __nv_bfloat162 s2a, __nv_bfloat162 s2b, std::uint32_t (&a)[4]) {
+    auto word = [](const uint4& q, int i) { return i == 0 ? q.x : i == 1 ? q.y : i == 2 ? q.z : q.w; };
+    const std::uint32_t wa = word(qa[s], m >> 1), wb = word(qb[s], m >> 1);
+    const int sh = 16 * (m & 1);
+    auto deq = [&](std::uint32_t wd, int byte_shift, __nv_bfloat162 sc) {
+      const std::uint32_t bits = pair[((wd >> byte_shift) & 0xffu) * 32 + lane];
+      const __nv_bfloat162 p = __hmul2(*reinterpret_cast<const __nv_bfloat162*>(&bits), sc);
+      return *reinterpret_cast<const std::uint32_t*>(&p);
+    };
+    a[0] = deq(wa, sh, s2a);
+    a[1] = deq(wb, sh, s2b);
+    a[2] = deq(wa, sh + 8, s2a);
+    a[3] = deq(wb, sh + 8, s2b);
+  };
+  // Early (rows of <= 2048 weights, S = 2): all of a warp's spans are dequantized before the wait, so after it
+  // only the x loads, the MMAs and the reduction remain on the critical path. It needs ~100 registers, so two
+  // blocks per SM instead of three: the dispatcher uses it only when that still runs in one wave.
+  constexpr bool kEarly = Early && S == 2;
+  std::uint32_t early[kEarly ? S : 1][8][4];
+  if constexpr (kEarly) {
+#pragma unroll
+    for (int s = 0; s < S; ++s) {
+      if (s >= mine) break;
+      __nv_bfloat162 s2a, s2b;
+      span_scales(s, s2a, s2b);
+#pragma unroll
+      for (int m = 0; m < 8; ++m) fragment(s, m, s2a, s2b, early[s][m]);
+    }
+  }
   pdl_wait();
   load_x(0);
-  __syncthreads();
+  // With the fragments ready, even and odd MMA steps accumulate separately so consecutive MMAs do not wait on
+  // each other; otherwise the lookups between them hide the latency and the registers are needed elsewhere.
+  constexpr int kAcc = kEarly ? 2 : 1;
+  float c[kAcc][4] = {};
   for (int i0 = 0; i0 < mine; i0 += S) {
 #pragma unroll
     for (int s = 0; s < S; ++s) {
       if (i0 + s >= mine) break;
-      float fa = sa[s], fb = sb[s];
-      if (w.double_quant) {
-        fa = __fadd_rn(__fmul_rn(nested_map[ca[s]], fa), w.nested_offset);
-        fb = __fadd_rn(__fmul_rn(nested_map[cb[s]], fb), w.nested_offset);
-      }
-      const __nv_bfloat162 s2a = __float2bfloat162_rn(fa), s2b = __float2bfloat162_rn(fb);
-      const std::uint32_t wa[4] = {qa[s].x, qa[s].y, qa[s].z, qa[s].w};
-      const std::uint32_t wb[4] = {qb[s].x, qb[s].y, qb[s].z, qb[s].w};
+      __nv_bfloat162 s2a, s2b;
+      if constexpr (!kEarly) span_scales(s, s2a, s2b);
       const std::uint32_t* xw = reinterpret_cast<const std::uint32_t*>(&xv[s][0]);
 #pragma unroll
       for (int m = 0; m < 8; ++m) {
-        const int word = m >> 1, sh = 16 * (m & 1);
-        auto deq = [&](std::uint32_t wd, int byte_shift, __nv_bfloat162 sc) {
-          const std::uint32_t bits = pair[((wd >> byte_shift) & 0xffu) * 32 + lane];
-          const __nv_bfloat162 p = __hmul2(*reinterpret_cast<const __nv_bfloat162*>(&bits), sc);
-          return *reinterpret_cast<const std::uint32_t*>(&p);
-        };
-        const std::uint32_t a0 = deq(wa[word], sh, s2a), a1 = deq(wb[word], sh, s2b);
-        const std::uint32_t a2 = deq(wa[word], sh + 8, s2a), a3 = deq(wb[word], sh + 8, s2b);
-        const std::uint32_t b0 = xw[2 * m], b1 = xw[2 * m + 1];
+        std::uint32_t late[4];
+        if constexpr (!kEarly) fragment(s, m, s2a, s2b, late);
+        const std::uint32_t(&a)[4] = kEarly ? early[kEarly ? s : 0][m] : late;
+        float* acc = c[m % kAcc];
         asm volatile(
             "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
-            : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-            : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+            : "+f"(acc[0]), "+f"(acc[1]), "+f"(acc[2]), "+f"(acc[3])
+            : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(xw[2 * m]), "r"(xw[2 * m + 1]));
       }
     }
     if (i0 + S < mine) {
@@ -270,10 +305,14 @@ __global__ void __launch_bounds__(256, S == 2 ? 3 : 2) nf4_gemv_mma(Nf4GemvGroup
       load_x(i0 + S);
     }
   }
-  red[warp][g][2 * t] = c[0];
-  red[warp][g][2 * t + 1] = c[1];
-  red[warp][g + 8][2 * t] = c[2];
-  red[warp][g + 8][2 * t + 1] = c[3];
+  if constexpr (kAcc == 2) {
+#pragma unroll
+    for (int j = 0; j < 4; ++j) c[0][j] += c[1][j];
+  }
+  red[warp][g][2 * t] = c[0][0];
+  red[warp][g][2 * t + 1] = c[0][1];
+  red[warp][g + 8][2 * t] = c[0][2];
+  red[warp][g + 8][2 * t + 1] = c[0][3];
   __syncthreads();
   if (threadIdx.x < 128) {
     const int r = threadIdx.x >> 3, n = threadIdx.x & 7;
@@ -287,6 +326,17 @@ __global__ void __launch_bounds__(256, S == 2 ? 3 : 2) nf4_gemv_mma(Nf4GemvGroup
 }  // namespace kernels
 
 enum class GemvKernel { automatic, tensor_core, shared_lut };
+
+// Multiprocessors of the current device (read once).
+inline int sm_count() {
+  static const int count = [] {
+    int device = 0, n = 0;
+    KSPAM_CUDA_CHECK(cudaGetDevice(&device));
+    KSPAM_CUDA_CHECK(cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, device));
+    return n;
+  }();
+  return count;
+}
 
 struct GemvOptions {
   GemvKernel kernel = GemvKernel::automatic;
@@ -317,16 +367,18 @@ inline void nf4_gemv_group(std::span<const Nf4View> ws, std::span<__nv_bfloat16*
   }
   const unsigned blocks = static_cast<unsigned>(group.first_block[group.count]);
   if (blocks == 0) return;
-  // Up to 2048 columns each warp of the tensor-core kernel has two 128-weight spans: S = 2 loads them all at
-  // once and, at <= 85 registers, fits three blocks per SM (the 6144-row shapes then run in one wave); wider
-  // rows take S = 3.
+  // Up to 2048 columns each warp of the tensor-core kernel has two 128-weight spans: S = 2 loads them all before
+  // the wait, and dequantizes them there too (Early) when the grid fits in one wave at two blocks per SM; wider
+  // rows take S = 3 per step.
   const bool narrow = cols <= 2048;
+  const bool early = narrow && blocks <= 2u * static_cast<unsigned>(sm_count());
   auto run = [&](auto kernel_fn) { launch_kernel(kernel_fn, blocks, 256, 0, stream, options.pdl, group, x); };
 #define KSPAM_GEMV_CASE(B)                                              \
   case B:                                                               \
     if (kernel == GemvKernel::shared_lut) run(kernels::nf4_gemv<B>);    \
-    else if (narrow) run(kernels::nf4_gemv_mma<B, 2>);                  \
-    else run(kernels::nf4_gemv_mma<B, 3>);                              \
+    else if (early) run(kernels::nf4_gemv_mma<B, 2, true>);             \
+    else if (narrow) run(kernels::nf4_gemv_mma<B, 2, false>);           \
+    else run(kernels::nf4_gemv_mma<B, 3, false>);                       \
     break;
   switch (batch) {
     KSPAM_GEMV_CASE(1) KSPAM_GEMV_CASE(2) KSPAM_GEMV_CASE(3) KSPAM_GEMV_CASE(4)
