@@ -143,7 +143,7 @@ __global__ void __launch_bounds__(256) nf4_gemv(Nf4GemvGroup group, const __nv_b
   }
 }
 
-// Tensor-core kernel (GemvKernel::tensor_core): a block of 8 warps owns 16 output rows; the input dim is
+// Tensor-core kernel (GemvKernel::tensor_core): a block of 8 warps (16 for rows over 2048 weights) owns 16 output rows; the input dim is
 // split over the warps in 128-weight spans (each warp a consecutive run of spans), so even the 2048-row
 // shapes put 1024 warps on the 132 SMs and every lane has all of a step's 16-byte loads in flight at once.
 // In a span, lane (g, t) (g = lane / 4, t = lane % 4) loads the 32 weights [32t, 32t + 32) of rows g and
@@ -160,9 +160,9 @@ __global__ void __launch_bounds__(256) nf4_gemv(Nf4GemvGroup group, const __nv_b
 // kernel ends, and the work after it took ~1.5 us while the dequantization still followed the wait; moving it
 // ahead took the q/o GEMV from 3.1 to 2.2 us.
 // Needs cols % 128 == 0.
-template <int Batch, int S, bool Early>
-__global__ void __launch_bounds__(256, S == 2 && !Early ? 3 : 2) nf4_gemv_mma(Nf4GemvGroup group, const __nv_bfloat16* __restrict__ x) {
-  constexpr int kWarps = 8;
+template <int Batch, int S, bool Early, int kWarps>
+__global__ void __launch_bounds__(32 * kWarps, kWarps == 16 ? 1 : S == 2 && !Early ? 3 : 2)
+    nf4_gemv_mma(Nf4GemvGroup group, const __nv_bfloat16* __restrict__ x) {
   __shared__ std::uint32_t pair[256 * 32];
   __shared__ float nested_map[256];
   __shared__ float red[kWarps][16][8];
@@ -227,12 +227,14 @@ __global__ void __launch_bounds__(256, S == 2 && !Early ? 3 : 2) nf4_gemv_mma(Nf
     // computes entry b; the copies are then written word by word across the block (word i to bank i % 32), as a
     // thread writing its own 32 copies would serialise each of its warp's stores on one bank.
     const int b = threadIdx.x;
-    const __nv_bfloat162 v = __floats2bfloat162_rn(__ldg(w.quant_map + (b >> 4)), __ldg(w.quant_map + (b & 15)));
-    red_words[b] = *reinterpret_cast<const std::uint32_t*>(&v);
-    if (w.double_quant) nested_map[b] = __ldg(w.nested_map + b);
+    if (b < 256) {
+      const __nv_bfloat162 v = __floats2bfloat162_rn(__ldg(w.quant_map + (b >> 4)), __ldg(w.quant_map + (b & 15)));
+      red_words[b] = *reinterpret_cast<const std::uint32_t*>(&v);
+      if (w.double_quant) nested_map[b] = __ldg(w.nested_map + b);
+    }
     __syncthreads();
 #pragma unroll 8
-    for (int i = 0; i < 32; ++i) pair[i * 256 + b] = red_words[(i * 256 + b) >> 5];
+    for (int i = b; i < 256 * 32; i += 32 * kWarps) pair[i] = red_words[i >> 5];
   }
   __syncthreads();
   // The block scales of span s, as bf16 pairs for rows ra and rb.
@@ -318,7 +320,7 @@ __global__ void __launch_bounds__(256, S == 2 && !Early ? 3 : 2) nf4_gemv_mma(Nf
     const int r = threadIdx.x >> 3, n = threadIdx.x & 7;
     float v = 0.0f;
 #pragma unroll
-    for (int i = 0; i < kWarps; ++i) v += red[i][r][n];
+    for (int i = 0; i < kWarps; ++i) v += red[i][r][n];  // 8 x 16 x 8 floats >= the 256 table words above
     if (n < Batch && row0 + r < w.rows) seg.y[static_cast<std::int64_t>(n) * w.rows + row0 + r] = __float2bfloat16_rn(v);
   }
 }
@@ -367,18 +369,18 @@ inline void nf4_gemv_group(std::span<const Nf4View> ws, std::span<__nv_bfloat16*
   }
   const unsigned blocks = static_cast<unsigned>(group.first_block[group.count]);
   if (blocks == 0) return;
-  // Up to 2048 columns each warp of the tensor-core kernel has two 128-weight spans: S = 2 loads them all before
-  // the wait, and dequantizes them there too (Early) when the grid fits in one wave at two blocks per SM; wider
-  // rows take S = 3 per step.
+  // Up to 2048 columns each of 8 warps has two 128-weight spans: S = 2 loads them all before the wait, and
+  // dequantizes them there too (Early) when the grid fits in one wave at two blocks per SM. Wider rows get 16
+  // warps of S = 3 spans (a 6144-wide row in one step).
   const bool narrow = cols <= 2048;
   const bool early = narrow && blocks <= 2u * static_cast<unsigned>(sm_count());
-  auto run = [&](auto kernel_fn) { launch_kernel(kernel_fn, blocks, 256, 0, stream, options.pdl, group, x); };
-#define KSPAM_GEMV_CASE(B)                                              \
-  case B:                                                               \
-    if (kernel == GemvKernel::shared_lut) run(kernels::nf4_gemv<B>);    \
-    else if (early) run(kernels::nf4_gemv_mma<B, 2, true>);             \
-    else if (narrow) run(kernels::nf4_gemv_mma<B, 2, false>);           \
-    else run(kernels::nf4_gemv_mma<B, 3, false>);                       \
+  auto run = [&](auto kernel_fn, int warps) { launch_kernel(kernel_fn, blocks, 32 * warps, 0, stream, options.pdl, group, x); };
+#define KSPAM_GEMV_CASE(B)                                                   \
+  case B:                                                                    \
+    if (kernel == GemvKernel::shared_lut) run(kernels::nf4_gemv<B>, 8);      \
+    else if (early) run(kernels::nf4_gemv_mma<B, 2, true, 8>, 8);            \
+    else if (narrow) run(kernels::nf4_gemv_mma<B, 2, false, 8>, 8);          \
+    else run(kernels::nf4_gemv_mma<B, 3, false, 16>, 16);                    \
     break;
   switch (batch) {
     KSPAM_GEMV_CASE(1) KSPAM_GEMV_CASE(2) KSPAM_GEMV_CASE(3) KSPAM_GEMV_CASE(4)
