@@ -8,10 +8,10 @@
 // every code point with Python's own answers (tests/reference/make_classic.py); the only
 // differences allowed are code points that Python's older Unicode database leaves unassigned.
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include <utf8proc.h>
 
@@ -75,22 +75,52 @@ inline std::uint8_t classify(char32_t c) {
   return flags;
 }
 
-// One byte of flags per code point, built once (about 1 MiB, a few milliseconds): the tokenizer
-// asks for every non-ASCII character, and a flat table beats utf8proc's two-level lookup plus three
-// calls each time.
-inline const std::vector<std::uint8_t>& unicode_flags() {
-  static const std::vector<std::uint8_t> table = [] {
-    std::vector<std::uint8_t> t(kMaxCodePoint + 1, 0);
-    for (char32_t c = 0; c <= kMaxCodePoint; ++c) {
-      if (c >= 0xD800 && c <= 0xDFFF) continue;
-      t[c] = classify(c);
-    }
-    return t;
-  }();
-  return table;
+// Flags and the simple lowercase mapping of code points, in pages of 256 built on first use (a
+// page costs ~1500 utf8proc calls, a few microseconds; a corpus touches a few dozen pages, where
+// building all 4352 pages up front took ~50 ms). The tokenizer asks for every non-ASCII character,
+// and a flat page beats utf8proc's two-level lookup plus three calls each time. Pages are published
+// with an atomic pointer; two threads racing on a page both build it and one copy is kept.
+struct CodePointPage {
+  std::uint8_t flags[256];
+  char32_t lower[256];  // utf8proc_tolower (U+0130's two-code-point lowering is special-cased)
+};
+
+inline constexpr std::size_t kCodePointPages = (kMaxCodePoint >> 8) + 1;
+
+struct CodePointPages {
+  std::array<std::atomic<CodePointPage*>, kCodePointPages> page{};
+  ~CodePointPages() {
+    for (auto& p : page) delete p.load();
+  }
+};
+
+// Constant-initialised (no guard on each access), pages freed at exit.
+inline CodePointPages code_point_pages_storage;
+inline CodePointPages& code_point_pages() { return code_point_pages_storage; }
+
+inline const CodePointPage& build_page(std::size_t index) {
+  auto* fresh = new CodePointPage;
+  for (char32_t k = 0; k < 256; ++k) {
+    const char32_t c = static_cast<char32_t>(index << 8) | k;
+    const bool surrogate = c >= 0xD800 && c <= 0xDFFF;
+    fresh->flags[k] = surrogate ? 0 : classify(c);
+    fresh->lower[k] = surrogate ? c : static_cast<char32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(c)));
+  }
+  CodePointPage* expected = nullptr;
+  auto& slot = code_point_pages().page[index];
+  if (slot.compare_exchange_strong(expected, fresh, std::memory_order_acq_rel)) return *fresh;
+  delete fresh;
+  return *expected;
 }
 
-inline std::uint8_t flags_of(char32_t c) { return c <= kMaxCodePoint ? unicode_flags()[c] : 0; }
+// c must be <= kMaxCodePoint.
+inline const CodePointPage& page_of(char32_t c) {
+  const std::size_t index = c >> 8;
+  if (const CodePointPage* p = code_point_pages().page[index].load(std::memory_order_acquire)) return *p;
+  return build_page(index);
+}
+
+inline std::uint8_t flags_of(char32_t c) { return c <= kMaxCodePoint ? page_of(c).flags[c & 0xFF] : 0; }
 
 }  // namespace detail
 
@@ -107,11 +137,7 @@ inline int python_lower_code_point(char32_t c, char32_t out[2]) {
     out[1] = 0x0307;
     return 2;
   }
-  if (detail::flags_of(c) & detail::kLowerDiffers) {
-    out[0] = static_cast<char32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(c)));
-    return 1;
-  }
-  out[0] = c;
+  out[0] = c <= kMaxCodePoint ? detail::page_of(c).lower[c & 0xFF] : c;
   return 1;
 }
 
@@ -156,6 +182,30 @@ inline char32_t decode_utf8(std::string_view s, std::size_t& i) {
   }
   ++i;
   return kReplacementCharacter;
+}
+
+// Writes c as UTF-8 to out (room for 4 bytes); returns the byte count.
+inline std::size_t encode_utf8(char32_t c, char* out) {
+  if (c < 0x80) {
+    out[0] = static_cast<char>(c);
+    return 1;
+  }
+  if (c < 0x800) {
+    out[0] = static_cast<char>(0xC0 | (c >> 6));
+    out[1] = static_cast<char>(0x80 | (c & 0x3F));
+    return 2;
+  }
+  if (c < 0x10000) {
+    out[0] = static_cast<char>(0xE0 | (c >> 12));
+    out[1] = static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+    out[2] = static_cast<char>(0x80 | (c & 0x3F));
+    return 3;
+  }
+  out[0] = static_cast<char>(0xF0 | (c >> 18));
+  out[1] = static_cast<char>(0x80 | ((c >> 12) & 0x3F));
+  out[2] = static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+  out[3] = static_cast<char>(0x80 | (c & 0x3F));
+  return 4;
 }
 
 inline void append_utf8(std::string& out, char32_t c) {

@@ -18,6 +18,7 @@
 // ignored; a document with no known term becomes an all-zero row, never NaN). Tokenizing and counting
 // run on `threads` threads (0 = all cores); results do not depend on the thread count.
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <functional>
@@ -120,31 +121,45 @@ struct BlockCounts {
   std::vector<std::uint32_t> ids;
   std::vector<std::uint32_t> counts;
   // Counting without sorting: for each id, the document it was last seen in and where its count
-  // sits. Rows come out in first-occurrence order; assemble() sorts them by feature.
-  std::vector<std::uint32_t> seen_in;
-  std::vector<std::uint32_t> slot_of;
+  // sits (side by side: one cache line per token). Rows come out in first-occurrence order;
+  // assemble() sorts them by feature.
+  struct LastSeen {
+    std::uint32_t document = kNoDocument;
+    std::uint32_t slot = 0;
+  };
+  std::vector<LastSeen> last_seen;
 
-  void add(std::uint32_t id) {
-    if (id >= seen_in.size()) {
-      seen_in.resize(std::max<std::size_t>(id + 1, seen_in.size() * 2), kNoDocument);
-      slot_of.resize(seen_in.size());
-    }
+  // Once per kept token: inlined into the tokenizer's loop (GCC left it out of line otherwise).
+  [[gnu::always_inline]] inline void add(std::uint32_t id) {
+    if (id >= last_seen.size()) [[unlikely]]
+      last_seen.resize(std::max<std::size_t>(id + 1, last_seen.size() * 2));
     const auto doc = static_cast<std::uint32_t>(row_start.size());
-    if (seen_in[id] == doc) {
-      ++counts[slot_of[id]];
+    LastSeen& seen = last_seen[id];
+    if (seen.document == doc) {
+      ++counts[seen.slot];
       return;
     }
-    seen_in[id] = doc;
-    slot_of[id] = static_cast<std::uint32_t>(ids.size());
+    seen = {doc, static_cast<std::uint32_t>(ids.size())};
     ids.push_back(id);
     counts.push_back(1);
   }
   void end_document() { row_start.push_back(ids.size()); }
-  void release_scratch() {
-    seen_in = {};
-    slot_of = {};
-  }
+  void release_scratch() { last_seen = {}; }
   static constexpr std::uint32_t kNoDocument = 0xFFFFFFFFu;
+};
+
+// Per-thread buffers of the analyzer: the tokenizer's, and one document's tokens, most of them
+// views into the tokenizer's lowercased copy of the document (valid for the whole document), the
+// ones built code point by code point copied into `spill` (padded) and addressed by offset.
+struct AnalyzerScratch {
+  TokenScratch tokenizer;
+  struct Ref {
+    std::size_t offset;
+    std::size_t length;
+    bool spilled;
+  };
+  std::vector<Ref> refs;
+  std::string spill;
 };
 
 inline std::vector<std::pair<std::size_t, std::size_t>> split_blocks(std::size_t n, unsigned threads) {
@@ -205,10 +220,18 @@ class TfidfVectorizer {
     std::vector<Block> local(blocks.size());
     parallel_for(0, blocks.size(), [&](std::size_t b) {
       Block& block = local[b];
+      detail::AnalyzerScratch scratch;
       std::string joined;
       std::vector<std::uint32_t> kept;
+      // Reserve the counts (a distinct non-stop term per ~10 bytes of text is typical), so they
+      // are not copied as they grow; reserving does not touch the pages.
+      std::size_t bytes = 0;
+      for (std::size_t d = blocks[b].first; d < blocks[b].second; ++d) bytes += document_at(d).size();
+      block.counts.ids.reserve(bytes / 10 + 16);
+      block.counts.counts.reserve(bytes / 10 + 16);
+      block.counts.row_start.reserve(blocks[b].second - blocks[b].first + 1);
       for (std::size_t d = blocks[b].first; d < blocks[b].second; ++d) {
-        analyze(document_at(d), block.table, block.is_stop, kept, joined,
+        analyze(document_at(d), scratch, block.table, block.is_stop, kept, joined,
                 [&](std::uint32_t token_id) { block.counts.add(token_id); },
                 [&](std::string_view ngram) {
                   bool inserted;
@@ -335,13 +358,14 @@ class TfidfVectorizer {
     parallel_for(0, blocks.size(), [&](std::size_t b) {
       // Each block caches, per distinct token, whether it is a stop word and its feature index.
       TermTable cache;
+      detail::AnalyzerScratch scratch;
       std::vector<std::uint8_t> is_stop;
       std::vector<std::uint32_t> feature;
       std::vector<std::uint32_t> kept;
       std::string joined;
       auto& out = local[b];
       for (std::size_t d = blocks[b].first; d < blocks[b].second; ++d) {
-        analyze(document_at(d), cache, is_stop, kept, joined,
+        analyze(document_at(d), scratch, cache, is_stop, kept, joined,
                 [&](std::uint32_t token_id) {
                   while (feature.size() < cache.size()) {
                     const auto f = index_.find(cache.term(static_cast<std::uint32_t>(feature.size())));
@@ -387,21 +411,51 @@ class TfidfVectorizer {
   // unigram callback receives), stop words are dropped, and n-grams of the remaining tokens are
   // joined with single spaces for the n-gram callback.
   template <typename OnUnigram, typename OnNgram>
-  void analyze(std::string_view text, TermTable& tokens, std::vector<std::uint8_t>& is_stop, std::vector<std::uint32_t>& kept,
-               std::string& joined, OnUnigram&& on_unigram, OnNgram&& on_ngram) const {
+  void analyze(std::string_view text, detail::AnalyzerScratch& scratch, TermTable& tokens, std::vector<std::uint8_t>& is_stop,
+               std::vector<std::uint32_t>& kept, std::string& joined, OnUnigram&& on_unigram, OnNgram&& on_ngram) const {
     kept.clear();
     // Unigrams only: tokens go straight to the callback; kept (for n-grams) stays empty.
     const bool unigrams_only = options_.ngram_max == 1;
-    auto on_token = [&](std::string_view token) {
-      bool inserted;
-      const auto id = tokens.intern(token, inserted);
-      if (inserted) is_stop.push_back(is_stop_word(token) ? 1 : 0);
-      if (is_stop[id]) return;
-      if (unigrams_only) on_unigram(id);
-      else kept.push_back(id);
+    // Tokens are looked up in batches: hash a batch and prefetch the slots, then probe (the table
+    // outgrows the L2 cache on a large corpus, and a probe's miss would otherwise stall alone).
+    auto& batch = scratch;
+    batch.refs.clear();
+    batch.spill.clear();
+    auto collect = [&](std::string_view token) {
+      const char* low = scratch.tokenizer.lowered.data();
+      if (token.data() >= low && token.data() < low + scratch.tokenizer.lowered.size()) {
+        batch.refs.push_back({static_cast<std::size_t>(token.data() - low), token.size(), false});
+      } else {
+        batch.refs.push_back({batch.spill.size(), token.size(), true});
+        batch.spill.append(token);
+        batch.spill.append(TermTable::kPadding, '\0');
+      }
     };
-    if (options_.lowercase) for_each_token<true>(text, on_token);
-    else for_each_token<false>(text, on_token);
+    if (options_.lowercase) for_each_token<true>(text, scratch.tokenizer, collect);
+    else for_each_token<false>(text, scratch.tokenizer, collect);
+
+    constexpr std::size_t kBatch = 32;
+    TermTable::Key keys[kBatch];
+    for (std::size_t first = 0; first < batch.refs.size(); first += kBatch) {
+      const std::size_t count = std::min(kBatch, batch.refs.size() - first);
+      auto view = [&](std::size_t k) {
+        const auto& ref = batch.refs[first + k];
+        return std::string_view((ref.spilled ? batch.spill.data() : scratch.tokenizer.lowered.data()) + ref.offset, ref.length);
+      };
+      for (std::size_t k = 0; k < count; ++k) {
+        keys[k] = TermTable::key_padded(view(k));
+        tokens.prefetch(keys[k]);
+      }
+      for (std::size_t k = 0; k < count; ++k) {
+        const std::string_view token = view(k);
+        bool inserted;
+        const auto id = tokens.intern(keys[k], token, inserted);
+        if (inserted) is_stop.push_back(is_stop_word(token) ? 1 : 0);
+        if (is_stop[id]) continue;
+        if (unigrams_only) on_unigram(id);
+        else kept.push_back(id);
+      }
+    }
     if (unigrams_only) return;
     if (options_.ngram_min == 1)
       for (auto id : kept) on_unigram(id);
@@ -446,17 +500,49 @@ class TfidfVectorizer {
     double* values = X.valuePtr();
     parallel_for(0, blocks.size(), [&](std::size_t b) {
       const auto& c = *parts[b];
-      std::vector<std::pair<std::uint32_t, std::uint32_t>> row;
+      // A row's entries come in first-occurrence order and go out in feature order, packed as
+      // feature << 32 | count. Up to 65536 features they are ordered without a sort: each sets
+      // its bit in a bitmap of features and in a summary bitmap of the bitmap's words, and the
+      // set bits are read back in order (a row of ~40 entries visits ~40 words; the summary has
+      // one word per 4096 features). Larger vocabularies sort.
+      const std::size_t n_features = terms_.size();
+      const bool by_bitmap = n_features <= 65536;
+      std::vector<std::uint64_t> bits(by_bitmap ? (n_features + 63) / 64 : 0);
+      std::vector<std::uint64_t> summary(by_bitmap ? (bits.size() + 63) / 64 : 0);
+      std::vector<std::uint32_t> count_of(by_bitmap ? n_features : 0);
+      std::vector<std::uint64_t> row;
       for (std::size_t d = blocks[b].first; d < blocks[b].second; ++d) {
         const std::size_t r = d - blocks[b].first;
         row.clear();
-        for (std::size_t k = c.row_start[r]; k < c.row_start[r + 1]; ++k)
-          if (c.ids[k] != kNone) row.emplace_back(c.ids[k], c.counts[k]);
-        std::sort(row.begin(), row.end());
+        if (by_bitmap) {
+          for (std::size_t k = c.row_start[r]; k < c.row_start[r + 1]; ++k) {
+            const std::uint32_t f = c.ids[k];
+            if (f == kNone) continue;
+            bits[f >> 6] |= std::uint64_t{1} << (f & 63);
+            summary[f >> 12] |= std::uint64_t{1} << ((f >> 6) & 63);
+            count_of[f] = c.counts[k];
+          }
+          for (std::size_t sw = 0; sw < summary.size(); ++sw) {
+            for (std::uint64_t words = summary[sw]; words; words &= words - 1) {
+              const std::size_t word = sw * 64 + static_cast<std::size_t>(std::countr_zero(words));
+              for (std::uint64_t set = bits[word]; set; set &= set - 1) {
+                const auto f = static_cast<std::uint32_t>(word * 64 + static_cast<std::size_t>(std::countr_zero(set)));
+                row.push_back(static_cast<std::uint64_t>(f) << 32 | count_of[f]);
+              }
+              bits[word] = 0;
+            }
+            summary[sw] = 0;
+          }
+        } else {
+          for (std::size_t k = c.row_start[r]; k < c.row_start[r + 1]; ++k)
+            if (c.ids[k] != kNone) row.push_back(static_cast<std::uint64_t>(c.ids[k]) << 32 | c.counts[k]);
+          std::sort(row.begin(), row.end());
+        }
         auto at = static_cast<std::size_t>(outer[d]);
         double sum_sq = 0.0;
-        for (const auto& [feature, count] : row) {
-          double tf = static_cast<double>(count);
+        for (const std::uint64_t entry : row) {
+          const auto feature = static_cast<std::uint32_t>(entry >> 32);
+          double tf = static_cast<double>(static_cast<std::uint32_t>(entry));
           if (options_.sublinear_tf) tf = std::log(tf) + 1.0;
           const double v = tf * idf_[static_cast<Eigen::Index>(feature)];
           inner[at] = static_cast<int>(feature);
