@@ -1,7 +1,8 @@
 // LoRA r=16 forward + backward on the GPU (cuda/lora.cuh) against the base matmuls alone (y = x W^T and
 // dx = dy W, cuBLAS bf16, what a frozen linear layer costs in a training step), all measured in this run:
 // the fused layout (low-rank products folded into the base GEMMs), the same with dropout 0.05, the plain form
-// with one launch per product (PEFT's structure), and the time of each of the fused layout's products alone.
+// with one launch per product (PEFT's structure), QLoRA as trained (NF4 base dequantized per call into a
+// workspace, dropout 0.05), and the time of each of the fused layout's products alone.
 // Shapes: the Qwen3-VL-2B language-model projections; M = 2544 tokens (the anchor's batch 8 x 318) and 8192.
 // Usage: bench_lora [--quick]
 #pragma GCC diagnostic ignored "-Wrestrict"  // GCC 12 bug 105329 in std::string (the CXX flags disable it too)
@@ -15,6 +16,8 @@
 #include "cuda_bench_support.cuh"
 #include "kspam/cuda/device_memory.cuh"
 #include "kspam/cuda/lora.cuh"
+#include "kspam/cuda/nf4_weight.cuh"
+#include "kspam/quant/nf4_tensor.hpp"
 
 using namespace kspam;
 using namespace kspam::bench;
@@ -38,13 +41,14 @@ int main(int argc, char** argv) {
   cuda::CublasHandle cublas;
   const int iters = quick ? 20 : 100;
   std::printf("\n== LoRA r=16 forward+backward overhead over the base matmuls (bf16 dense base, M tokens) ==\n");
-  std::printf("%-20s %5s %10s %12s %9s %14s %9s %12s %9s\n", "shape", "M", "base us", "fused us", "overhead", "plain us", "overhead",
-              "fused+p us", "overhead");
+  std::printf("%-20s %5s %10s %12s %9s %14s %9s %12s %9s %12s %9s\n", "shape", "M", "base us", "fused us", "overhead", "plain us", "overhead",
+              "fused+p us", "overhead", "qlora us", "overhead");
   const int r = 16;
   for (const Shape& s : kShapes) {
     for (int M : {2544, 8192}) {
       const int ld = s.in + r, ldy = s.out + r;
-      auto w = upload(random_bf16(static_cast<std::size_t>(s.out) * s.in, 0.02, 9));
+      const auto w_bits = random_bf16(static_cast<std::size_t>(s.out) * s.in, 0.02, 9);
+      auto w = upload(w_bits);
       auto xcat = upload(random_bf16(static_cast<std::size_t>(M) * ld, 1.0, 10));
       auto dycat = upload(random_bf16(static_cast<std::size_t>(M) * ldy, 1.0, 11));
       cuda::DeviceBuffer<bf16> y(static_cast<std::size_t>(M) * s.out), dx(static_cast<std::size_t>(M) * s.in), h(static_cast<std::size_t>(M) * s.in);
@@ -72,6 +76,16 @@ int main(int argc, char** argv) {
         layer_p.forward(cublas.get(), xcat.data(), M, y.data(), true, static_cast<std::uint64_t>(i), h.data());
         layer_p.backward(cublas.get(), dycat.data(), xcat.data(), M, dx.data(), s.in, true, static_cast<std::uint64_t>(i), h.data());
       }, it);
+      // QLoRA as trained: NF4 base dequantized per call into a shared workspace (no resident bf16 copy), dropout 0.05.
+      const cuda::Nf4DeviceWeight w_nf4(quant::quantize_nf4_bf16(w_bits, {s.out, s.in}));
+      cuda::LoraCudaLayer layer_q(s.in, s.out, r, 32.0, 0.05);
+      cuda::DeviceBuffer<bf16> workspace(layer_q.workspace_elements());
+      layer_q.set_base_nf4_streamed(w_nf4.view(), workspace.data());
+      layer_q.set_adapter(A, B);
+      const double t_qlora = time_ms([&](int i) {
+        layer_q.forward(cublas.get(), xcat.data(), M, y.data(), true, static_cast<std::uint64_t>(i), h.data());
+        layer_q.backward(cublas.get(), dycat.data(), xcat.data(), M, dx.data(), s.in, true, static_cast<std::uint64_t>(i), h.data());
+      }, it);
       // The plain form: one launch per product (PEFT's structure on top of a base linear), 8 GEMMs.
       cuda::DeviceBuffer<bf16> a16(A.size()), b16(B.size()), u(static_cast<std::size_t>(M) * r), du(static_cast<std::size_t>(M) * r);
       {
@@ -93,8 +107,9 @@ int main(int argc, char** argv) {
         cuda::gemm_bf16_rm(hd, true, false, r, s.in, M, 1.0f, du.data(), r, xcat.data(), ld, 1.0f, dA.data(), CUDA_R_32F, s.in);
         cuda::gemm_bf16_rm(hd, true, false, s.out, r, M, 2.0f, dycat.data(), ldy, u.data(), r, 1.0f, dB.data(), CUDA_R_32F, r);
       }, it);
-      std::printf("%-20s %5d %10.1f %12.1f %8.1f%% %14.1f %8.1f%% %12.1f %8.1f%%\n", s.name, M, t_base * 1e3, t_fused * 1e3,
-                  100 * (t_fused / t_base - 1), t_plain * 1e3, 100 * (t_plain / t_base - 1), t_fused_p * 1e3, 100 * (t_fused_p / t_base - 1));
+      std::printf("%-20s %5d %10.1f %12.1f %8.1f%% %14.1f %8.1f%% %12.1f %8.1f%% %12.1f %8.1f%%\n", s.name, M, t_base * 1e3, t_fused * 1e3,
+                  100 * (t_fused / t_base - 1), t_plain * 1e3, 100 * (t_plain / t_base - 1), t_fused_p * 1e3, 100 * (t_fused_p / t_base - 1),
+                  t_qlora * 1e3, 100 * (t_qlora / t_base - 1));
       {
         // Where the fused layout's time goes: each of its cuBLAS products alone, same shapes and strides.
         auto pcat = upload(random_bf16(static_cast<std::size_t>(s.out + r) * ld, 0.02, 13));
@@ -112,6 +127,7 @@ int main(int argc, char** argv) {
       }
     }
   }
-  std::printf("\nfused+p = fused layout with dropout 0.05 (mask kernel on the input, masked low-rank add on dx).\n");
+  std::printf("\nfused+p = fused layout with dropout 0.05 (mask kernel on the input, masked low-rank add on dx);\n"
+              "qlora = the same with an NF4 base dequantized into a shared workspace on every forward and backward.\n");
     return 0;
 }

@@ -20,7 +20,7 @@ namespace {
 
 template <typename Base>
 void compare_lora(const std::string& name, Base base_cpu, const std::vector<std::uint16_t>* dense_bits, const quant::Nf4Tensor* q,
-                  int in, int out, int r, double dropout) {
+                  int in, int out, int r, double dropout, bool streamed = false) {
   const int M = 96;
   const std::uint64_t seed = 2024;
   nn::LoraLinear<Base> cpu(std::move(base_cpu), {r, 2.0 * r, dropout, false}, 5);
@@ -36,13 +36,18 @@ void compare_lora(const std::string& name, Base base_cpu, const std::vector<std:
   cuda::CublasHandle cublas;
   cuda::LoraCudaLayer gpu(in, out, r, 2.0 * r, dropout);
   std::unique_ptr<cuda::Nf4DeviceWeight> nf4;
-  cuda::DeviceBuffer<bf16> wdev;
+  cuda::DeviceBuffer<bf16> wdev, workspace;
   if (dense_bits) {
     wdev = upload_bf16(*dense_bits);
     gpu.set_base_dense(wdev.data());
   } else {
     nf4 = std::make_unique<cuda::Nf4DeviceWeight>(*q);
-    gpu.set_base_nf4(nf4->view());
+    if (streamed) {
+      workspace = cuda::DeviceBuffer<bf16>(gpu.workspace_elements());
+      gpu.set_base_nf4_streamed(nf4->view(), workspace.data());
+    } else {
+      gpu.set_base_nf4(nf4->view());
+    }
   }
   gpu.set_adapter(std::span<const float>(cpu.lora_A().data(), static_cast<std::size_t>(cpu.lora_A().size())),
                   std::span<const float>(cpu.lora_B().data(), static_cast<std::size_t>(cpu.lora_B().size())));
@@ -75,6 +80,7 @@ void test_lora() {
   compare_lora("dense base, dropout 0.1 (same seeded mask)", nn::FrozenDenseWeight(w), &wbits, nullptr, in, out, r, 0.1);
   const quant::Nf4Tensor q = quant::quantize_nf4(widen(wbits), {out, in});
   compare_lora("NF4 base (QLoRA), dropout 0.05", nn::Nf4Weight(q), nullptr, &q, in, out, r, 0.05);
+  compare_lora("NF4 base dequantized per call into a workspace, dropout 0.05", nn::Nf4Weight(q), nullptr, &q, in, out, r, 0.05, true);
 }
 }  // namespace
 

@@ -3,7 +3,9 @@
 // folded into the base GEMMs wherever the algebra allows, so the big GEMMs simply get r more rows or
 // columns of K instead of the low-rank terms costing extra passes over the activations.
 //
-// The layer keeps one bf16 matrix P = [[W, s*B], [A, 0]] of shape [out + r, in + r] (row stride in + r).
+// The GEMMs read one bf16 matrix P = [[W, s*B], [A, 0]] of shape [out + r, in + r] (row stride in + r): either the
+// layer's own copy, or (set_base_nf4_streamed, QLoRA's memory saving) a caller's workspace that each forward and
+// backward refills from the NF4 weight, A and B, so only 0.5 byte per base weight stays resident.
 // Activations carry r spare columns: xcat = [x | u] ([M, in + r]) and dycat = [dy | du] ([M, out + r]).
 //   forward:  u = h A^T                          (GEMM, into xcat's spare columns; h = dropout(x) or x)
 //             y = [x | u] P[:out, :]^T = x W^T + s u B^T        (GEMM, K = in + r)
@@ -95,11 +97,12 @@ class LoraCudaLayer {
  public:
   LoraCudaLayer(int in, int out, int r, double alpha, double dropout)
       : in_(in), out_(out), r_(r), scale_(static_cast<float>(alpha / r)), dropout_(dropout),
-        p_(static_cast<std::size_t>(out + r) * (in + r)), b_(static_cast<std::size_t>(out) * r),
+        a16_(static_cast<std::size_t>(r) * in), b_(static_cast<std::size_t>(out) * r),
         da_(static_cast<std::size_t>(r) * in), db_(static_cast<std::size_t>(out) * r) {
     if (r <= 0 || in <= 0 || out <= 0) throw Error("LoraCudaLayer: sizes must be positive");
     if (in % 8 != 0 || r % 8 != 0 || out % 8 != 0) throw Error("LoraCudaLayer: in, out and r must be multiples of 8 (16-byte bf16 rows)");
-    p_.zero();
+    a16_.zero();
+    b_.zero();
     zero_grad();
   }
 
@@ -109,28 +112,43 @@ class LoraCudaLayer {
   int ldx() const { return in_ + r_; }   // row stride of xcat (and of P)
   int ldy() const { return out_ + r_; }  // row stride of dycat
   float scale() const { return scale_; }
+  // bf16 elements of P, the size of the workspace for set_base_nf4_streamed.
+  std::size_t workspace_elements() const { return static_cast<std::size_t>(out_ + r_) * ldx(); }
 
-  // The frozen base: dense bf16 W [out, in] (device) or an NF4 weight dequantized straight into P.
+  // The frozen base, kept as a bf16 P owned by the layer: dense bf16 W [out, in] (device) or an NF4 weight
+  // dequantized once into P.
   void set_base_dense(const __nv_bfloat16* w) {
+    own_p();
     KSPAM_CUDA_CHECK(cudaMemcpy2D(p_.data(), sizeof(__nv_bfloat16) * ldx(), w, sizeof(__nv_bfloat16) * in_,
                                   sizeof(__nv_bfloat16) * in_, out_, cudaMemcpyDeviceToDevice));
   }
-  void set_base_nf4(const Nf4View& w, cudaStream_t stream = nullptr) { nf4_dequantize(w, p_.data(), ldx(), stream); }
+  void set_base_nf4(const Nf4View& w, cudaStream_t stream = nullptr) {
+    own_p();
+    nf4_dequantize(w, p_.data(), ldx(), stream);
+  }
+  // QLoRA's memory saving: only the NF4 weight stays; each forward and backward first dequantizes it, with A and
+  // s*B, into `workspace` (workspace_elements() bf16, not owned), so layers run one after another on one stream
+  // can share one workspace. Costs one dequantize pass (2.5 bytes per weight) per call.
+  void set_base_nf4_streamed(const Nf4View& w, __nv_bfloat16* workspace) {
+    if (w.rows != out_ || w.cols != in_) throw Error("LoraCudaLayer::set_base_nf4_streamed: weight shape differs from the layer's");
+    p_ = DeviceBuffer<__nv_bfloat16>();
+    streamed_ = w;
+    workspace_ = workspace;
+  }
 
   // A [r, in] and B [out, r] as fp32 on the host: A goes to P's bottom rows in bf16, s*B to P's right columns.
   void set_adapter(std::span<const float> A, std::span<const float> B) {
     if (A.size() != static_cast<std::size_t>(r_) * in_ || B.size() != static_cast<std::size_t>(out_) * r_) throw Error("LoraCudaLayer::set_adapter: wrong sizes");
     std::vector<std::uint16_t> a(A.size());
     for (std::size_t i = 0; i < A.size(); ++i) a[i] = tensor::f32_to_bf16(A[i]);
-    KSPAM_CUDA_CHECK(cudaMemcpy2D(a_ptr(), sizeof(__nv_bfloat16) * ldx(), a.data(), sizeof(std::uint16_t) * in_,
-                                  sizeof(std::uint16_t) * in_, r_, cudaMemcpyHostToDevice));
+    KSPAM_CUDA_CHECK(cudaMemcpy(a16_.data(), a.data(), a.size() * sizeof(std::uint16_t), cudaMemcpyHostToDevice));
     b_.upload(B);
-    refresh_scaled_b();
+    if (p_.size() > 0) write_adapter(p_.data(), nullptr);
+    KSPAM_CUDA_CHECK(cudaDeviceSynchronize());
   }
   // After an optimizer step updates B (fp32, on the device).
   void refresh_scaled_b(cudaStream_t stream = nullptr) {
-    kernels::lora_scaled_b<<<(out_ * r_ + 255) / 256, 256, 0, stream>>>(b_.data(), out_, r_, scale_, p_.data(), in_);
-    KSPAM_CUDA_LAUNCH_CHECK();
+    if (p_.size() > 0) write_adapter(p_.data(), stream);
   }
   void zero_grad() {
     da_.zero();
@@ -154,8 +172,9 @@ class LoraCudaLayer {
       hsrc = h;
       ldh = in_;
     }
-    gemm_bf16_rm(hd, false, true, M, r_, in_, 1.0f, hsrc, ldh, a_ptr(), ldx(), 0.0f, xcat + in_, CUDA_R_16BF, ldx());
-    gemm_bf16_rm(hd, false, true, M, out_, ldx(), 1.0f, xcat, ldx(), p_.data(), ldx(), 0.0f, y, CUDA_R_16BF, out_);
+    const __nv_bfloat16* p = base_matrix(stream);
+    gemm_bf16_rm(hd, false, true, M, r_, in_, 1.0f, hsrc, ldh, a16_.data(), in_, 0.0f, xcat + in_, CUDA_R_16BF, ldx());
+    gemm_bf16_rm(hd, false, true, M, out_, ldx(), 1.0f, xcat, ldx(), p, ldx(), 0.0f, y, CUDA_R_16BF, out_);
   }
 
   // dycat [M, out + r]: dy in the first out columns; du is written into the rest. xcat / h as left by forward.
@@ -165,15 +184,16 @@ class LoraCudaLayer {
     KSPAM_CUBLAS_CHECK(cublasSetStream(hd, stream));
     const bool drop = dropping(training);
     __nv_bfloat16* du = dycat + out_;
+    const __nv_bfloat16* p = base_matrix(stream);
     // du = dy (s B): s*B is P[:out, in:]
-    gemm_bf16_rm(hd, false, false, M, r_, out_, 1.0f, dycat, ldy(), p_.data() + in_, ldx(), 0.0f, du, CUDA_R_16BF, ldy());
+    gemm_bf16_rm(hd, false, false, M, r_, out_, 1.0f, dycat, ldy(), p + in_, ldx(), 0.0f, du, CUDA_R_16BF, ldy());
     if (!drop) {
       // dx = [dy | du] [W ; A]: P's first in columns, all out + r rows.
-      gemm_bf16_rm(hd, false, false, M, in_, out_ + r_, 1.0f, dycat, ldy(), p_.data(), ldx(), 0.0f, dx, CUDA_R_16BF, lddx);
+      gemm_bf16_rm(hd, false, false, M, in_, out_ + r_, 1.0f, dycat, ldy(), p, ldx(), 0.0f, dx, CUDA_R_16BF, lddx);
     } else {
-      gemm_bf16_rm(hd, false, false, M, in_, out_, 1.0f, dycat, ldy(), p_.data(), ldx(), 0.0f, dx, CUDA_R_16BF, lddx);
+      gemm_bf16_rm(hd, false, false, M, in_, out_, 1.0f, dycat, ldy(), p, ldx(), 0.0f, dx, CUDA_R_16BF, lddx);
       kernels::lora_masked_lowrank_add<<<elementwise_blocks(static_cast<std::int64_t>(M) * in_ / 8), 256, 0, stream>>>(
-          du, ldy(), a_ptr(), ldx(), dx, lddx, M, in_, r_, seed, nn::dropout_threshold(dropout_), keep_scale());
+          du, ldy(), a16_.data(), in_, dx, lddx, M, in_, r_, seed, nn::dropout_threshold(dropout_), keep_scale());
       KSPAM_CUDA_LAUNCH_CHECK();
       if (h == nullptr) throw Error("LoraCudaLayer::backward: dropout needs the h buffer from forward");
     }
@@ -188,12 +208,39 @@ class LoraCudaLayer {
  private:
   bool dropping(bool training) const { return training && dropout_ > 0.0; }
   float keep_scale() const { return static_cast<float>(1.0 / (1.0 - dropout_)); }
-  __nv_bfloat16* a_ptr() { return p_.data() + static_cast<std::size_t>(out_) * ldx(); }
+  void own_p() {
+    if (p_.size() == 0) {
+      p_ = DeviceBuffer<__nv_bfloat16>(workspace_elements());
+      p_.zero();
+    }
+    workspace_ = nullptr;
+    write_adapter(p_.data(), nullptr);
+  }
+  // A into P's bottom rows, s*B into its right columns.
+  void write_adapter(__nv_bfloat16* p, cudaStream_t stream) {
+    KSPAM_CUDA_CHECK(cudaMemcpy2DAsync(p + static_cast<std::size_t>(out_) * ldx(), sizeof(__nv_bfloat16) * ldx(), a16_.data(),
+                                       sizeof(__nv_bfloat16) * in_, sizeof(__nv_bfloat16) * in_, r_, cudaMemcpyDeviceToDevice, stream));
+    kernels::lora_scaled_b<<<(out_ * r_ + 255) / 256, 256, 0, stream>>>(b_.data(), out_, r_, scale_, p, in_);
+    KSPAM_CUDA_LAUNCH_CHECK();
+  }
+  // P for this call: the layer's own, or (streamed NF4 base) the workspace filled now.
+  const __nv_bfloat16* base_matrix(cudaStream_t stream) {
+    if (workspace_ == nullptr) {
+      if (p_.size() == 0) throw Error("LoraCudaLayer: no base weight set");
+      return p_.data();
+    }
+    nf4_dequantize(streamed_, workspace_, ldx(), stream);
+    write_adapter(workspace_, stream);
+    return workspace_;
+  }
 
   int in_, out_, r_;
   float scale_;
   double dropout_;
-  DeviceBuffer<__nv_bfloat16> p_;  // [[W, s*B], [A, 0]]
+  DeviceBuffer<__nv_bfloat16> p_;  // [[W, s*B], [A, 0]] when the layer keeps its own bf16 base
+  Nf4View streamed_;               // the NF4 base when it is dequantized per call ...
+  __nv_bfloat16* workspace_ = nullptr;  // ... into this caller's P-sized buffer
+  DeviceBuffer<__nv_bfloat16> a16_;  // A in bf16 [r, in]
   DeviceBuffer<float> b_;
   DeviceBuffer<float> da_, db_;
 };
