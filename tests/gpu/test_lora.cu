@@ -78,6 +78,13 @@ void test_lora() {
   const MatrixRM w = to_matrix(widen(wbits), out, in);
   compare_lora("dense base, no dropout", nn::FrozenDenseWeight(w), &wbits, nullptr, in, out, r, 0.0);
   compare_lora("dense base, dropout 0.1 (same seeded mask)", nn::FrozenDenseWeight(w), &wbits, nullptr, in, out, r, 0.1);
+  {
+    // An input width that is not a multiple of 128 takes the mask kernel + cuBLAS path for u.
+    const int in2 = 264, out2 = 200;
+    const auto wbits2 = random_bf16(static_cast<std::size_t>(out2) * in2, 0.05, 51);
+    compare_lora("dense base 264 -> 200 (mask kernel + cuBLAS for u), dropout 0.1", nn::FrozenDenseWeight(to_matrix(widen(wbits2), out2, in2)), &wbits2,
+                 nullptr, in2, out2, r, 0.1);
+  }
   const quant::Nf4Tensor q = quant::quantize_nf4(widen(wbits), {out, in});
   compare_lora("NF4 base (QLoRA), dropout 0.05", nn::Nf4Weight(q), nullptr, &q, in, out, r, 0.05);
   compare_lora("NF4 base dequantized per call into a workspace, dropout 0.05", nn::Nf4Weight(q), nullptr, &q, in, out, r, 0.05, true);

@@ -7,12 +7,14 @@
 // layer's own copy, or (set_base_nf4_streamed, QLoRA's memory saving) a caller's workspace that each forward and
 // backward refills from the NF4 weight, A and B, so only 0.5 byte per base weight stays resident.
 // Activations carry r spare columns: xcat = [x | u] ([M, in + r]) and dycat = [dy | du] ([M, out + r]).
-//   forward:  u = h A^T                          (GEMM, into xcat's spare columns; h = dropout(x) or x)
+//   forward:  u = h A^T                          (GEMM into xcat's spare columns; h = x, or with dropout
+//                                                 kernels::lora_project: one pass over x, h written for backward)
 //             y = [x | u] P[:out, :]^T = x W^T + s u B^T        (GEMM, K = in + r)
 //   backward: du = dy (s B)                      (GEMM, into dycat's spare columns)
 //             dx = [dy | du] P[:, :in] = dy W + du A           (GEMM, K = out + r; no dropout)
 //             dx = dy W, then dx += (du A) * mask              (GEMM + one fused kernel; with dropout)
 //             dA += du^T h,  dB += s dy^T u      (two skinny GEMMs, fp32 gradients)
+// (lora_project needs in % 128 == 0 and r in {8, 16, 32}; other shapes use a mask kernel and cuBLAS.)
 // h = dropout(x) uses nn::dropout_multiplier, the same rule as the CPU LoraLinear, so both backends draw
 // the same mask from the same seed. bf16 operands, fp32 accumulation; the CPU reference
 // (nn/lora_linear.hpp) is fp32, and tests/gpu/test_lora.cu compares them on random inputs.
@@ -75,6 +77,84 @@ __global__ void lora_masked_lowrank_add(const __nv_bfloat16* __restrict__ du, in
       o[t] = __float2bfloat16_rn(__bfloat162float(o[t]) + acc[t] * m);
     }
     *reinterpret_cast<uint4*>(out) = ov;
+  }
+}
+
+// out[i, n] = sum_k h[i, k] L[n, k] for n < 8 * NT (= r) with h = bf16(x * dropout mask) (the mask index is the
+// element's index in a dense [M, K] matrix, as on the CPU), also written to h_out (the backward's dA reads it):
+// one pass over x instead of a mask pass that writes h and a GEMM that reads it back. (Without dropout it
+// measured no faster than cuBLAS, so only the dropout case uses it.) x rows have stride ldx, L is [r, K] dense, out
+// rows have stride ldo. Same layout as the NF4 GEMV's tensor-core kernel: a block owns 16 rows, its 8 warps
+// split K in 128-wide spans, lane (g, t) loads 32 consecutive values of rows g and g + 8 and of L rows g + 8j,
+// and eight mma.m16n8k16 per span and n-tile use the same k permutation for both operands. Needs K % 128 == 0.
+template <int NT>
+__global__ void __launch_bounds__(256) lora_project(const __nv_bfloat16* __restrict__ x, int ldx, int M, int K,
+                                                    const __nv_bfloat16* __restrict__ L, __nv_bfloat16* __restrict__ out, int ldo,
+                                                    __nv_bfloat16* __restrict__ h_out, std::uint64_t seed, std::uint64_t threshold,
+                                                    float keep_scale) {
+  constexpr int kWarps = 8;
+  __shared__ float red[kWarps][16][8 * NT];
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  const int g = lane >> 2, t = lane & 3;
+  const int row0 = blockIdx.x * 16;
+  const int rows[2] = {min(row0 + g, M - 1), min(row0 + g + 8, M - 1)};
+  const bool real[2] = {row0 + g < M, row0 + g + 8 < M};
+  const int spans = K / 128;
+  const int spw = (spans + kWarps - 1) / kWarps;
+  const int mine = max(0, min(spw, spans - warp * spw));
+  float c[NT][4] = {};
+  for (int i = 0; i < mine; ++i) {
+    const int k0 = (warp * spw + i) * 128 + 32 * t;
+    uint4 xv[2][4], lv[NT][4];
+#pragma unroll
+    for (int a = 0; a < 2; ++a)
+#pragma unroll
+      for (int v = 0; v < 4; ++v) xv[a][v] = __ldg(reinterpret_cast<const uint4*>(x + static_cast<std::int64_t>(rows[a]) * ldx + k0) + v);
+#pragma unroll
+    for (int j = 0; j < NT; ++j)
+#pragma unroll
+      for (int v = 0; v < 4; ++v) lv[j][v] = __ldg(reinterpret_cast<const uint4*>(L + static_cast<std::int64_t>(g + 8 * j) * K + k0) + v);
+    {
+#pragma unroll
+      for (int a = 0; a < 2; ++a) {
+        __nv_bfloat16* e = reinterpret_cast<__nv_bfloat16*>(&xv[a][0]);
+        const std::uint64_t base = static_cast<std::uint64_t>(rows[a]) * static_cast<std::uint64_t>(K) + static_cast<std::uint64_t>(k0);
+#pragma unroll
+        for (int q = 0; q < 32; ++q)
+          e[q] = __float2bfloat16_rn(__bfloat162float(e[q]) * nn::dropout_multiplier(seed, base + q, threshold, keep_scale));
+        if (real[a])
+#pragma unroll
+          for (int v = 0; v < 4; ++v) reinterpret_cast<uint4*>(h_out + base)[v] = xv[a][v];
+      }
+    }
+    const std::uint32_t* wa = reinterpret_cast<const std::uint32_t*>(&xv[0][0]);
+    const std::uint32_t* wb = reinterpret_cast<const std::uint32_t*>(&xv[1][0]);
+#pragma unroll
+    for (int m = 0; m < 8; ++m) {
+#pragma unroll
+      for (int j = 0; j < NT; ++j) {
+        const std::uint32_t* wl = reinterpret_cast<const std::uint32_t*>(&lv[j][0]);
+        asm volatile(
+            "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+            : "+f"(c[j][0]), "+f"(c[j][1]), "+f"(c[j][2]), "+f"(c[j][3])
+            : "r"(wa[2 * m]), "r"(wb[2 * m]), "r"(wa[2 * m + 1]), "r"(wb[2 * m + 1]), "r"(wl[2 * m]), "r"(wl[2 * m + 1]));
+      }
+    }
+  }
+#pragma unroll
+  for (int j = 0; j < NT; ++j) {
+    red[warp][g][8 * j + 2 * t] = c[j][0];
+    red[warp][g][8 * j + 2 * t + 1] = c[j][1];
+    red[warp][g + 8][8 * j + 2 * t] = c[j][2];
+    red[warp][g + 8][8 * j + 2 * t + 1] = c[j][3];
+  }
+  __syncthreads();
+  for (int o = threadIdx.x; o < 16 * 8 * NT; o += blockDim.x) {
+    const int r = o / (8 * NT), n = o % (8 * NT);
+    float v = 0.0f;
+#pragma unroll
+    for (int w = 0; w < kWarps; ++w) v += red[w][r][n];
+    if (row0 + r < M) out[static_cast<std::int64_t>(row0 + r) * ldo + n] = __float2bfloat16_rn(v);
   }
 }
 
@@ -162,18 +242,24 @@ class LoraCudaLayer {
   void forward(cublasHandle_t hd, __nv_bfloat16* xcat, int M, __nv_bfloat16* y, bool training, std::uint64_t seed,
                __nv_bfloat16* h = nullptr, cudaStream_t stream = nullptr) {
     KSPAM_CUBLAS_CHECK(cublasSetStream(hd, stream));
-    const __nv_bfloat16* hsrc = xcat;
-    int ldh = ldx();
-    if (dropping(training)) {
-      if (h == nullptr) throw Error("LoraCudaLayer::forward: dropout needs an h buffer");
-      kernels::lora_dropout<<<elementwise_blocks(static_cast<std::int64_t>(M) * in_), 256, 0, stream>>>(
-          xcat, ldx(), h, M, in_, seed, nn::dropout_threshold(dropout_), keep_scale());
-      KSPAM_CUDA_LAUNCH_CHECK();
-      hsrc = h;
-      ldh = in_;
-    }
+    const bool drop = dropping(training);
+    if (drop && h == nullptr) throw Error("LoraCudaLayer::forward: dropout needs an h buffer");
     const __nv_bfloat16* p = base_matrix(stream);
-    gemm_bf16_rm(hd, false, true, M, r_, in_, 1.0f, hsrc, ldh, a16_.data(), in_, 0.0f, xcat + in_, CUDA_R_16BF, ldx());
+    if (drop && projectable(in_)) {
+      // u = dropout(x) A^T in one pass over x, h written on the way (without dropout cuBLAS is as fast).
+      project(xcat, ldx(), M, in_, a16_.data(), xcat + in_, ldx(), h, seed, stream);
+    } else {
+      const __nv_bfloat16* hsrc = xcat;
+      int ldh = ldx();
+      if (drop) {
+        kernels::lora_dropout<<<elementwise_blocks(static_cast<std::int64_t>(M) * in_), 256, 0, stream>>>(
+            xcat, ldx(), h, M, in_, seed, nn::dropout_threshold(dropout_), keep_scale());
+        KSPAM_CUDA_LAUNCH_CHECK();
+        hsrc = h;
+        ldh = in_;
+      }
+      gemm_bf16_rm(hd, false, true, M, r_, in_, 1.0f, hsrc, ldh, a16_.data(), in_, 0.0f, xcat + in_, CUDA_R_16BF, ldx());
+    }
     gemm_bf16_rm(hd, false, true, M, out_, ldx(), 1.0f, xcat, ldx(), p, ldx(), 0.0f, y, CUDA_R_16BF, out_);
   }
 
@@ -207,6 +293,25 @@ class LoraCudaLayer {
 
  private:
   bool dropping(bool training) const { return training && dropout_ > 0.0; }
+  // With dropout, u = dropout(x) A^T runs as kernels::lora_project when its shape rules hold.
+  bool projectable(int k) const { return k % 128 == 0 && (r_ == 8 || r_ == 16 || r_ == 32); }
+  void project(const __nv_bfloat16* x, int ldx_, int M, int K, const __nv_bfloat16* L, __nv_bfloat16* out, int ldo, __nv_bfloat16* h,
+               std::uint64_t seed, cudaStream_t stream) {
+    if (M <= 0) return;
+    const auto blocks = static_cast<unsigned>((M + 15) / 16);
+    const std::uint64_t threshold = nn::dropout_threshold(dropout_);
+    const float keep = keep_scale();
+#define KSPAM_LORA_PROJECT(NT) kernels::lora_project<NT><<<blocks, 256, 0, stream>>>(x, ldx_, M, K, L, out, ldo, h, seed, threshold, keep);
+    if (r_ == 8) {
+      KSPAM_LORA_PROJECT(1)
+    } else if (r_ == 16) {
+      KSPAM_LORA_PROJECT(2)
+    } else {
+      KSPAM_LORA_PROJECT(4)
+    }
+#undef KSPAM_LORA_PROJECT
+    KSPAM_CUDA_LAUNCH_CHECK();
+  }
   float keep_scale() const { return static_cast<float>(1.0 / (1.0 - dropout_)); }
   void own_p() {
     if (p_.size() == 0) {
