@@ -7,6 +7,8 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <exception>
+#include <initializer_list>
 #include <limits>
 #include <string>
 #include <vector>
@@ -63,6 +65,23 @@ inline MatrixRM to_matrix(const std::vector<float>& v, Eigen::Index rows, Eigen:
 inline double rel_err(const MatrixRM& got, const MatrixRM& want) {
   if (!got.allFinite()) return std::numeric_limits<double>::infinity();  // e.g. read before it was written
   return (got - want).cwiseAbs().maxCoeff() / std::max(1e-30f, want.cwiseAbs().maxCoeff());
+}
+
+// A GPU test program's main: exit 77 (ctest: skipped) without a GPU, else run each test, report an exception as
+// a failure, print the count and exit non-zero on any failure.
+inline int run_gpu_tests(std::initializer_list<void (*)()> tests) {
+  if (!cuda::device_available()) {
+    std::printf("skipped: no NVIDIA GPU\n");
+    return 77;
+  }
+  try {
+    for (auto test : tests) test();
+  } catch (const std::exception& e) {
+    std::printf("FAIL  exception: %s\n", e.what());
+    return 1;
+  }
+  std::printf("%d failure(s)\n", failures);
+  return failures == 0 ? 0 : 1;
 }
 
 }  // namespace kspam::gpu_test

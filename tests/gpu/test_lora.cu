@@ -91,17 +91,4 @@ void test_lora() {
 }
 }  // namespace
 
-int main() {
-  if (!cuda::device_available()) {
-    std::printf("skipped: no NVIDIA GPU\n");
-    return 77;
-  }
-  try {
-    test_lora();
-  } catch (const std::exception& e) {
-    std::printf("FAIL  exception: %s\n", e.what());
-    return 1;
-  }
-  std::printf("%d failure(s)\n", failures);
-  return failures == 0 ? 0 : 1;
-}
+int main() { return run_gpu_tests({test_lora}); }

@@ -176,20 +176,4 @@ void test_gemv_and_gemm() {
 
 }  // namespace
 
-int main() {
-  if (!cuda::device_available()) {
-    std::printf("skipped: no NVIDIA GPU\n");
-    return 77;
-  }
-  try {
-    test_quantize_bit_identical();
-    test_dequantize_bit_identical();
-    test_gemv_and_gemm();
-    test_gemv_group_and_dependent_launch();
-  } catch (const std::exception& e) {
-    std::printf("FAIL  exception: %s\n", e.what());
-    return 1;
-  }
-  std::printf("%d failure(s)\n", failures);
-  return failures == 0 ? 0 : 1;
-}
+int main() { return run_gpu_tests({test_quantize_bit_identical, test_dequantize_bit_identical, test_gemv_and_gemm, test_gemv_group_and_dependent_launch}); }
