@@ -246,6 +246,21 @@ class TfidfVectorizer {
 
     // 2. Merge the blocks' terms into one table (stop words never reach it) with corpus counts and
     //    document frequencies.
+    //    Each block first sums its own counts per local id (in parallel: this is the pass over every
+    //    (document, term) pair); only the blocks' distinct terms are then merged one after another.
+    //    The sums are of integers, exact in any order.
+    std::vector<std::vector<std::uint64_t>> block_total(blocks.size()), block_docs(blocks.size());
+    parallel_for(0, blocks.size(), [&](std::size_t b) {
+      const Block& block = local[b];
+      auto& total = block_total[b];
+      auto& docs = block_docs[b];
+      total.assign(block.table.size(), 0);
+      docs.assign(block.table.size(), 0);
+      for (std::size_t k = 0; k < block.counts.ids.size(); ++k) {
+        total[block.counts.ids[k]] += block.counts.counts[k];
+        docs[block.counts.ids[k]] += 1;
+      }
+    }, threads);
     TermTable all;
     std::vector<double> corpus_count;
     std::vector<std::size_t> doc_freq;
@@ -254,22 +269,17 @@ class TfidfVectorizer {
       const Block& block = local[b];
       auto& map = to_global[b];
       map.assign(block.table.size(), kNone);
-      std::vector<char> seen(block.table.size(), 0);
-      for (std::size_t k = 0; k < block.counts.ids.size(); ++k) seen[block.counts.ids[k]] = 1;
       for (std::uint32_t id = 0; id < block.table.size(); ++id) {
-        if (!seen[id] || block.is_stop[id]) continue;
+        if (block_docs[b][id] == 0 || block.is_stop[id]) continue;
         bool inserted;
-        map[id] = all.intern(block.table.term(id), inserted);
+        const auto g = all.intern(block.table.term(id), inserted);
+        map[id] = g;
         if (inserted) {
           corpus_count.push_back(0);
           doc_freq.push_back(0);
         }
-      }
-      for (std::size_t k = 0; k < block.counts.ids.size(); ++k) {
-        const auto g = map[block.counts.ids[k]];
-        if (g == kNone) continue;
-        corpus_count[g] += block.counts.counts[k];
-        doc_freq[g] += 1;
+        corpus_count[g] += static_cast<double>(block_total[b][id]);
+        doc_freq[g] += block_docs[b][id];
       }
     }
     if (all.size() == 0)
@@ -331,14 +341,14 @@ class TfidfVectorizer {
     fitted_ = true;
 
     // 4. The matrix of the training documents, from the counts already taken.
-    for (std::size_t b = 0; b < blocks.size(); ++b) {
+    parallel_for(0, blocks.size(), [&](std::size_t b) {
       auto& map = to_global[b];
       for (auto& g : map)
         if (g != kNone) g = feature_of[g];
       auto& counts = local[b].counts;
       for (auto& id : counts.ids) id = map[id];
       local[b].table = TermTable();  // release memory as we go
-    }
+    }, threads);
     std::vector<detail::BlockCounts*> parts;
     for (auto& block : local) parts.push_back(&block.counts);
     return assemble(n, blocks, parts, threads);
