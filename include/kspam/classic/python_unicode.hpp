@@ -98,7 +98,7 @@ struct CodePointPages {
 inline CodePointPages code_point_pages_storage;
 inline CodePointPages& code_point_pages() { return code_point_pages_storage; }
 
-inline const CodePointPage& build_page(std::size_t index) {
+[[gnu::noinline]] inline const CodePointPage& build_page(std::size_t index) {
   auto* fresh = new CodePointPage;
   for (char32_t k = 0; k < 256; ++k) {
     const char32_t c = static_cast<char32_t>(index << 8) | k;
@@ -114,7 +114,7 @@ inline const CodePointPage& build_page(std::size_t index) {
 }
 
 // c must be <= kMaxCodePoint.
-inline const CodePointPage& page_of(char32_t c) {
+[[gnu::always_inline]] inline const CodePointPage& page_of(char32_t c) {
   const std::size_t index = c >> 8;
   if (const CodePointPage* p = code_point_pages().page[index].load(std::memory_order_acquire)) return *p;
   return build_page(index);
@@ -144,7 +144,7 @@ inline int python_lower_code_point(char32_t c, char32_t out[2]) {
 // Decodes one code point of valid UTF-8 at s[i], advancing i. Invalid bytes (the vectorizer may be
 // handed text that no reader validated) decode as U+FFFD, one byte at a time, like Python's
 // errors="replace".
-inline char32_t decode_utf8(std::string_view s, std::size_t& i) {
+[[gnu::always_inline]] inline char32_t decode_utf8(std::string_view s, std::size_t& i) {
   const auto b0 = static_cast<unsigned char>(s[i]);
   if (b0 < 0x80) {
     ++i;
