@@ -143,9 +143,9 @@ __global__ void __launch_bounds__(256) nf4_gemv(Nf4GemvGroup group, const __nv_b
   }
 }
 
-// Tensor-core kernel (GemvKernel::tensor_core): a block of 8 warps (16 for rows over 2048 weights) owns 16 output rows; the input dim is
-// split over the warps in 128-weight spans (each warp a consecutive run of spans), so even the 2048-row
-// shapes put 1024 warps on the 132 SMs and every lane has all of a step's 16-byte loads in flight at once.
+// Tensor-core kernel (GemvKernel::tensor_core): a block of 8 warps (16 for rows over 2048 weights) owns 16
+// output rows; the input dim is split over the warps in 128-weight spans (each warp a consecutive run of
+// spans), so even the 2048-row shapes put 1024 warps on the 132 SMs and every lane has all of a step's 16-byte loads in flight at once.
 // In a span, lane (g, t) (g = lane / 4, t = lane % 4) loads the 32 weights [32t, 32t + 32) of rows g and
 // g + 8 (one 16-byte load each) and the same 32 x values of vector g; the span is then eight
 // mma.m16n8k16 (bf16 in, fp32 accumulate) whose k order is permuted consistently for A and B, so no data
@@ -153,7 +153,7 @@ __global__ void __launch_bounds__(256) nf4_gemv(Nf4GemvGroup group, const __nv_b
 // bf16 pair table (32 copies, one per bank, so lookups never conflict) and one bf16x2 multiply by the
 // block scale (codebook value, scale and product each rounded to bf16: max rel err vs the CPU 0.0056 in
 // the GPU test, against 0.0021 for the fp32 path of shared_lut; the test's bound is 0.01). The batch
-// (1..8) is the MMA's n = 8; unused columns are zero. The 8 warps' partial sums meet in shared memory.
+// (1..8) is the MMA's n = 8; unused columns are zero. The warps' partial sums meet in shared memory.
 // Order of work, for programmatic dependent launch: the first step's weight and scale loads, L2 prefetches
 // of the later steps' weights, the table and (Early) the dequantization, all before pdl_wait(); x only after
 // it. Measured in a chain of q/o GEMVs (globaltimer probe, H100): the wait returns ~0.9 us after the previous
