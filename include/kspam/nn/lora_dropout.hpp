@@ -10,13 +10,7 @@
 // recorded mask through the same code path (LoraLinear::forward_with_mask).
 #include <cstdint>
 
-#ifndef KSPAM_HOST_DEVICE
-#if defined(__CUDACC__)
-#define KSPAM_HOST_DEVICE __host__ __device__ inline
-#else
-#define KSPAM_HOST_DEVICE inline
-#endif
-#endif
+#include "kspam/core/host_device.hpp"
 
 namespace kspam::nn {
 

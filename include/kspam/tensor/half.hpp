@@ -6,13 +6,7 @@
 #include <cstdint>
 #include <cstring>
 
-#ifndef KSPAM_HOST_DEVICE
-#if defined(__CUDACC__)
-#define KSPAM_HOST_DEVICE __host__ __device__ inline
-#else
-#define KSPAM_HOST_DEVICE inline
-#endif
-#endif
+#include "kspam/core/host_device.hpp"
 
 namespace kspam::tensor {
 
