@@ -1,9 +1,10 @@
 #pragma once
-// UTF-8 validation (RFC 3629: no overlongs, no surrogates, nothing above U+10FFFF).
+// UTF-8 validation (RFC 3629: no overlongs, no surrogates, nothing above U+10FFFF) and encoding.
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace kspam {
@@ -62,5 +63,34 @@ inline std::optional<std::size_t> find_invalid_utf8(std::string_view s) {
 }
 
 inline bool is_valid_utf8(std::string_view s) { return !find_invalid_utf8(s).has_value(); }
+
+// Writes code point c (<= U+10FFFF) as UTF-8 to out (room for 4 bytes); returns the byte count.
+inline std::size_t encode_utf8(char32_t c, char* out) {
+  if (c < 0x80) {
+    out[0] = static_cast<char>(c);
+    return 1;
+  }
+  if (c < 0x800) {
+    out[0] = static_cast<char>(0xC0 | (c >> 6));
+    out[1] = static_cast<char>(0x80 | (c & 0x3F));
+    return 2;
+  }
+  if (c < 0x10000) {
+    out[0] = static_cast<char>(0xE0 | (c >> 12));
+    out[1] = static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+    out[2] = static_cast<char>(0x80 | (c & 0x3F));
+    return 3;
+  }
+  out[0] = static_cast<char>(0xF0 | (c >> 18));
+  out[1] = static_cast<char>(0x80 | ((c >> 12) & 0x3F));
+  out[2] = static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+  out[3] = static_cast<char>(0x80 | (c & 0x3F));
+  return 4;
+}
+
+inline void append_utf8(std::string& out, char32_t c) {
+  char bytes[4];
+  out.append(bytes, encode_utf8(c, bytes));
+}
 
 }  // namespace kspam

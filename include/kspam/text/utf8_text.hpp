@@ -21,24 +21,7 @@ inline constexpr char32_t kReplacementCharacter = 0xFFFD;
 
 // utf8_sequence_length (core/utf8.hpp) finds each valid sequence or the maximal invalid subpart.
 using kspam::utf8_sequence_length;
-
-inline void append_utf8(std::string& out, char32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
+using kspam::append_utf8;
 
 // Decodes the code point at s[i] of VALID UTF-8 and advances i.
 inline char32_t decode_utf8(std::string_view s, std::size_t& i) {
