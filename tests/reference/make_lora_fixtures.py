@@ -27,6 +27,8 @@ import torch
 from peft import LoraConfig, get_peft_model
 from safetensors.torch import save_file
 
+from lora_module_tree import Root  # this folder (sys.path[0] when run as a script)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -102,38 +104,6 @@ def main():
 
     # A real PEFT adapter with Qwen-style module names.
     torch.manual_seed(21)
-
-    class Attn(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.q_proj = torch.nn.Linear(32, 32, bias=False)
-            self.v_proj = torch.nn.Linear(32, 16, bias=False)
-
-    class Mlp(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.down_proj = torch.nn.Linear(64, 32, bias=False)
-
-    class Layer(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.self_attn = Attn()
-            self.mlp = Mlp()
-
-    class Lm(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.layers = torch.nn.ModuleList([Layer(), Layer()])
-
-    class Top(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.language_model = Lm()
-
-    class Root(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.model = Top()
 
     cfg = LoraConfig(r=4, lora_alpha=8, lora_dropout=0.05, target_modules=["q_proj", "v_proj", "down_proj"],
                      bias="none")

@@ -16,43 +16,7 @@ import torch
 from peft import PeftModel
 from safetensors.torch import load_file
 
-
-class Attn(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.q_proj = torch.nn.Linear(32, 32, bias=False)
-        self.v_proj = torch.nn.Linear(32, 16, bias=False)
-
-
-class Mlp(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.down_proj = torch.nn.Linear(64, 32, bias=False)
-
-
-class Layer(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.self_attn = Attn()
-        self.mlp = Mlp()
-
-
-class Lm(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.layers = torch.nn.ModuleList([Layer(), Layer()])
-
-
-class Top(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.language_model = Lm()
-
-
-class Root(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.model = Top()
+from lora_module_tree import Root  # this folder (sys.path[0] when run as a script)
 
 
 def main():
