@@ -1,10 +1,8 @@
 // Metrics parity with scikit-learn 1.2.1 (fixtures: tests/reference/make_eval_metrics.py).
 #include <catch2/catch.hpp>
 
-#include <filesystem>
 
-#include "kspam/core/atomic_file.hpp"
-#include "kspam/core/json_parse.hpp"
+#include "eval_fixtures.hpp"
 #include "kspam/eval/metrics.hpp"
 
 using namespace kspam;
@@ -12,10 +10,7 @@ using namespace kspam::eval;
 
 namespace {
 
-json::Value load_fixture(const std::string& name) {
-  const auto path = std::filesystem::path(KSPAM_SOURCE_DIR) / "tests/reference/fixtures/eval" / name;
-  return json::parse(read_file(path), path.string());
-}
+json::Value load_fixture(const std::string& name) { return test::load_eval_fixture(name); }
 
 template <typename T>
 std::vector<T> vec(const json::Value& v) {

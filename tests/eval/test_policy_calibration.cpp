@@ -2,10 +2,8 @@
 // (fixtures: tests/reference/make_eval_metrics.py).
 #include <catch2/catch.hpp>
 
-#include <filesystem>
 
-#include "kspam/core/atomic_file.hpp"
-#include "kspam/core/json_parse.hpp"
+#include "eval_fixtures.hpp"
 #include "kspam/eval/calibration.hpp"
 #include "kspam/eval/sweep.hpp"
 
@@ -14,10 +12,7 @@ using namespace kspam::eval;
 
 namespace {
 
-json::Value load_fixture(const std::string& name) {
-  const auto path = std::filesystem::path(KSPAM_SOURCE_DIR) / "tests/reference/fixtures/eval" / name;
-  return json::parse(read_file(path), path.string());
-}
+json::Value load_fixture(const std::string& name) { return test::load_eval_fixture(name); }
 
 std::vector<double> doubles(const json::Value& v) {
   std::vector<double> out;
