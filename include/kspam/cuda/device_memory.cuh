@@ -37,6 +37,17 @@ inline bool device_available() {
   return cudaGetDeviceCount(&count) == cudaSuccess && count > 0;
 }
 
+// Multiprocessors of the current device (read once): sizes one-wave and grid-stride launches.
+inline int sm_count() {
+  static const int count = [] {
+    int device = 0, n = 0;
+    KSPAM_CUDA_CHECK(cudaGetDevice(&device));
+    KSPAM_CUDA_CHECK(cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, device));
+    return n;
+  }();
+  return count;
+}
+
 template <typename T>
 class DeviceBuffer {
  public:

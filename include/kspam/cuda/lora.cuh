@@ -170,7 +170,7 @@ __global__ void lora_scaled_b(const float* __restrict__ B, int out, int r, float
 }  // namespace kernels
 
 inline unsigned elementwise_blocks(std::int64_t n) {
-  return static_cast<unsigned>(std::max<std::int64_t>(1, std::min<std::int64_t>((n + 255) / 256, 132 * 8)));
+  return static_cast<unsigned>(std::max<std::int64_t>(1, std::min<std::int64_t>((n + 255) / 256, std::int64_t{sm_count()} * 8)));
 }
 
 class LoraCudaLayer {

@@ -329,16 +329,6 @@ __global__ void __launch_bounds__(32 * kWarps, kWarps == 16 ? 1 : S == 2 && !Ear
 
 enum class GemvKernel { automatic, tensor_core, shared_lut };
 
-// Multiprocessors of the current device (read once).
-inline int sm_count() {
-  static const int count = [] {
-    int device = 0, n = 0;
-    KSPAM_CUDA_CHECK(cudaGetDevice(&device));
-    KSPAM_CUDA_CHECK(cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, device));
-    return n;
-  }();
-  return count;
-}
 
 struct GemvOptions {
   GemvKernel kernel = GemvKernel::automatic;

@@ -107,7 +107,7 @@ inline void nf4_dequantize(const Nf4View& w, __nv_bfloat16* out, std::int64_t ld
   const std::int64_t groups = w.rows * (w.cols / 8);
   if (groups == 0) return;
   const int threads = 256;  // 8 warps, each 128 groups per step
-  const auto blocks = static_cast<unsigned>(std::min<std::int64_t>((groups + 1023) / 1024, 132 * 8));
+  const auto blocks = static_cast<unsigned>(std::min<std::int64_t>((groups + 1023) / 1024, std::int64_t{sm_count()} * 8));
   kernels::nf4_dequantize_bf16<<<blocks, threads, 0, stream>>>(w, out, ld_out);
   KSPAM_CUDA_LAUNCH_CHECK();
 }
