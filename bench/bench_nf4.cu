@@ -269,42 +269,43 @@ int main(int argc, char** argv) {
   }
 
 
-  // Prefill / a training forward: the 196 projections of 28 layers at M = 2544 tokens (batch 8 x 318, the
-  // anchor's training step), cuBLAS bf16 on pre-dequantized weights vs NF4 dequantize + cuBLAS, with the
+  // Prefill / a training forward: the 196 projections of 28 layers at M = 512 and 2544 tokens (2544 = batch 8 x
+  // 318, the anchor's training step), cuBLAS bf16 on pre-dequantized weights vs NF4 dequantize + cuBLAS, with the
   // dequantization in line or pipelined one weight ahead on a side stream (cuda/nf4_dequant_pipeline.cuh).
   {
     const DecoderWeights& dw = decoder_weights();
-    const int M = 2544;
-    auto x = upload(random_bf16(static_cast<std::size_t>(M) * 6144, 1.0, 6));
-    cuda::DeviceBuffer<bf16> y(static_cast<std::size_t>(M) * 6144), scratch(static_cast<std::size_t>(6144) * 2048);
-    cuda::Nf4DequantPipeline pipe(static_cast<std::size_t>(6144) * 2048);
-    const std::size_t n = dw.nf4.size();
-    auto gemm = [&](std::size_t i, const bf16* wt) {
-      const Shape* sp = DecoderWeights::kProjection[i % 7];
-      cuda::gemm_bf16_rm(cublas.get(), false, true, M, sp->out, sp->in, 1.0f, x.data(), sp->in, wt, sp->in, 0.0f, y.data(), CUDA_R_16BF, sp->out);
-    };
-    const int it = quick ? 2 : 5;
-    const double t_cub = time_ms([&](int) { for (std::size_t i = 0; i < n; ++i) gemm(i, dw.dense[i].data()); }, it, 1);
-    const double t_inline = time_ms([&](int) {
-      for (std::size_t i = 0; i < n; ++i) {
-        cuda::nf4_dequantize(dw.nf4[i]->view(), scratch.data(), dw.nf4[i]->view().cols);
-        gemm(i, scratch.data());
-      }
-    }, it, 1);
-    const double t_pipe = time_ms([&](int) {
-      pipe.prefetch(dw.nf4[0]->view(), nullptr);
-      for (std::size_t i = 0; i < n; ++i) {
-        if (i + 1 < n) pipe.prefetch(dw.nf4[i + 1]->view(), nullptr);
-        gemm(i, pipe.acquire(nullptr));
-        pipe.release();
-      }
-    }, it, 1);
-    double flop = 0;
-    for (std::size_t i = 0; i < n; ++i) flop += 2.0 * M * DecoderWeights::kProjection[i % 7]->in * DecoderWeights::kProjection[i % 7]->out;
-    auto tf = [&](double ms) { return flop / (ms * 1e-3) / 1e12; };
-    std::printf("\nprefill chain, 28 layers x 7 projections, M = %d: cuBLAS bf16 %.2f ms (%.0f TFLOP/s); NF4 dequantize in line + cuBLAS %.2f ms "
-                "(%.0f, %.2fx cuBLAS); NF4 dequantize pipelined + cuBLAS %.2f ms (%.0f, %.2fx cuBLAS)\n",
-                M, t_cub, tf(t_cub), t_inline, tf(t_inline), t_cub / t_inline, t_pipe, tf(t_pipe), t_cub / t_pipe);
+    for (int M : {512, 2544}) {
+      auto x = upload(random_bf16(static_cast<std::size_t>(M) * 6144, 1.0, 6));
+      cuda::DeviceBuffer<bf16> y(static_cast<std::size_t>(M) * 6144), scratch(static_cast<std::size_t>(6144) * 2048);
+      cuda::Nf4DequantPipeline pipe(static_cast<std::size_t>(6144) * 2048);
+      const std::size_t n = dw.nf4.size();
+      auto gemm = [&](std::size_t i, const bf16* wt) {
+        const Shape* sp = DecoderWeights::kProjection[i % 7];
+        cuda::gemm_bf16_rm(cublas.get(), false, true, M, sp->out, sp->in, 1.0f, x.data(), sp->in, wt, sp->in, 0.0f, y.data(), CUDA_R_16BF, sp->out);
+      };
+      const int it = quick ? 2 : 5;
+      const double t_cub = time_ms([&](int) { for (std::size_t i = 0; i < n; ++i) gemm(i, dw.dense[i].data()); }, it, 1);
+      const double t_inline = time_ms([&](int) {
+        for (std::size_t i = 0; i < n; ++i) {
+          cuda::nf4_dequantize(dw.nf4[i]->view(), scratch.data(), dw.nf4[i]->view().cols);
+          gemm(i, scratch.data());
+        }
+      }, it, 1);
+      const double t_pipe = time_ms([&](int) {
+        pipe.prefetch(dw.nf4[0]->view(), nullptr);
+        for (std::size_t i = 0; i < n; ++i) {
+          if (i + 1 < n) pipe.prefetch(dw.nf4[i + 1]->view(), nullptr);
+          gemm(i, pipe.acquire(nullptr));
+          pipe.release();
+        }
+      }, it, 1);
+      double flop = 0;
+      for (std::size_t i = 0; i < n; ++i) flop += 2.0 * M * DecoderWeights::kProjection[i % 7]->in * DecoderWeights::kProjection[i % 7]->out;
+      auto tf = [&](double ms) { return flop / (ms * 1e-3) / 1e12; };
+      std::printf("\nprefill chain, 28 layers x 7 projections, M = %d: cuBLAS bf16 %.2f ms (%.0f TFLOP/s); NF4 dequantize in line + cuBLAS %.2f ms "
+                  "(%.0f, %.2fx cuBLAS); NF4 dequantize pipelined + cuBLAS %.2f ms (%.0f, %.2fx cuBLAS)\n",
+                  M, t_cub, tf(t_cub), t_inline, tf(t_inline), t_cub / t_inline, t_pipe, tf(t_pipe), t_cub / t_pipe);
+    }
   }
   }
 
