@@ -249,6 +249,16 @@ int main(int argc, char** argv) {
   for (const Shape& s : kShapes) {
     const std::size_t dense_bytes = static_cast<std::size_t>(s.in) * s.out * 2;
     Replicas rep = make_replicas(s, copies_for(static_cast<std::size_t>(s.in) * s.out / 2), copies_for(dense_bytes));
+    {
+      // The dequantize pass alone (what dequantize + cuBLAS adds), into one buffer as nf4_gemm_dequant_cublas does.
+      cuda::DeviceBuffer<bf16> out(static_cast<std::size_t>(s.in) * s.out);
+      const int nn = static_cast<int>(rep.nf4.size());
+      auto deq = [&](int i, cudaStream_t st) { cuda::nf4_dequantize(rep.nf4[static_cast<std::size_t>(i % nn)]->view(), out.data(), s.in, st); };
+      const double t_graph = time_graph_ms(deq, iters), t_launch = time_ms([&](int i) { deq(i, nullptr); }, iters);
+      const double gbs = (static_cast<double>(rep.nf4_bytes) + static_cast<double>(dense_bytes)) / (t_graph * 1e-3) / 1e9;
+      std::printf("%-20s dequantize to bf16: %.2f us in a graph (%.2f us launched), %.0f GB/s, %.0f%% of the copy ceiling (NF4 read + bf16 written)\n",
+                  s.name, t_graph * 1e3, t_launch * 1e3, gbs, 100 * gbs / ceiling);
+    }
     for (int M : {512, 2544, 8192}) {
       auto x = upload(random_bf16(static_cast<std::size_t>(M) * s.in, 1.0, 4));
       cuda::DeviceBuffer<bf16> y(static_cast<std::size_t>(M) * s.out), scratch(static_cast<std::size_t>(s.in) * s.out);
