@@ -146,6 +146,13 @@ TEST_CASE("logistic: the coarse start on large problems ends at the same optimum
   LogisticRegression off(LogisticOptions{.threads = 2, .coarse_start = false});
   off.fit(p.X, p.y);
   CHECK_FALSE(off.started_coarse());
+  // The coarse solve is as thread-count-independent as the full one.
+  LogisticRegression one(LogisticOptions{.threads = 1}), many(LogisticOptions{.threads = 5});
+  one.fit(p.X, p.y);
+  many.fit(p.X, p.y);
+  CHECK(one.started_coarse());
+  CHECK(one.intercept() == many.intercept());
+  CHECK((one.coef().array() == many.coef().array()).all());
 }
 
 TEST_CASE("logistic: default C=1 matches sklearn solved to convergence", "[classic][logistic]") {
