@@ -172,6 +172,28 @@ void test_gemv_and_gemm() {
     e = rel_err(to_matrix(download_bf16(y.data(), y.size()), M, N), want);
     check(e < 1e-2, "NF4 GEMM dequantize+cuBLAS M=" + std::to_string(M) + " vs CPU (max rel err " + std::to_string(e) + ")");
   }
+  {
+    // Enough rows for the fused kernel's 128-row tiles (over two tiles per SM; 4300 is no multiple of 128), against
+    // dequantize + cuBLAS, which the cases above check against the CPU.
+    const int M = 4300;
+    auto dx = upload_bf16(random_bf16(static_cast<std::size_t>(M) * K, 1.0, 35));
+    cuda::DeviceBuffer<bf16> y(static_cast<std::size_t>(M) * N), ref(static_cast<std::size_t>(M) * N), scratch(static_cast<std::size_t>(N) * K);
+    cuda::nf4_gemm_fused(dw.view(), dx.data(), M, y.data());
+    cuda::nf4_gemm_dequant_cublas(cublas.get(), dw.view(), dx.data(), M, ref.data(), scratch.data());
+    KSPAM_CUDA_CHECK(cudaDeviceSynchronize());
+    const double e = rel_err(to_matrix(download_bf16(y.data(), y.size()), M, N), to_matrix(download_bf16(ref.data(), ref.size()), M, N));
+    check(e < 1e-2, "NF4 GEMM fused M=4300 (128-row tiles) vs dequantize+cuBLAS (max rel err " + std::to_string(e) + ")");
+    // A block size the fused kernel cannot take is refused by name.
+    const quant::Nf4Tensor t32 = quant::quantize_nf4(widen(random_bf16(static_cast<std::size_t>(128) * 128, 0.02, 36)), {128, 128}, {32, true, 256});
+    cuda::Nf4DeviceWeight dw32(t32);
+    bool refused = false;
+    try {
+      cuda::nf4_gemm_fused(dw32.view(), dx.data(), 16, y.data());
+    } catch (const Error& err) {
+      refused = std::string(err.what()).find("block size") != std::string::npos;
+    }
+    check(refused, "NF4 GEMM fused refuses block size 32 with a clear error");
+  }
 }
 
 }  // namespace

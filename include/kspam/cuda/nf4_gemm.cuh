@@ -3,14 +3,9 @@
 // Two ways, both measured by bench/bench_nf4.cu:
 //  * nf4_gemm_dequant_cublas: dequantize W to a bf16 scratch matrix, then one cuBLAS bf16 GEMM (tensor
 //    cores, fp32 accumulation). Costs an extra 2.5 bytes per weight of traffic, negligible once M is large.
-//  * nf4_gemm_fused: one kernel; each 128x128 output tile loops over K in steps of 32, dequantizing the
-//    W tile into shared memory on the fly (bf16, same rounding as the dequantize kernel) next to the X
-//    tile, and multiplies them with warp-level tensor-core instructions (WMMA 16x16x16, fp32 accumulate).
-//    The next tile's global loads are issued before the current tile's math (register double buffering).
-//    It never writes the dequantized weight, which matters when memory, not time, is short.
+//  * nf4_gemm_fused: one kernel that reads W as NF4 (0.5 byte per weight) and never writes it dequantized,
+//    which matters when M is small (the weight's bytes dominate) or memory is short. See the kernel's comment.
 #include <cstdint>
-
-#include <mma.h>
 
 #include "kspam/cuda/device_memory.cuh"
 #include "kspam/cuda/nf4_quantize.cuh"
@@ -20,114 +15,168 @@ namespace kspam::cuda {
 
 namespace kernels {
 
-constexpr int kGemmBM = 128, kGemmBN = 128, kGemmBK = 32, kGemmPad = 8, kGemmThreads = 256;
+// Fused NF4 GEMM. A block computes a kMTiles*32 x 128 tile of Y with 8 warps (2 x 4; each warp kMTiles*16 x 32)
+// using mma.sync m16n8k16 (bf16 in, fp32 accumulate), over K in steps of 64 through a kStages-deep cp.async
+// pipeline: each stage holds the X tile (bf16, rows of 64 in 16-byte chunks XOR-swizzled by row so ldmatrix is
+// conflict-free) and the W tile still packed (128 rows x 32 bytes, rows padded to 48 bytes so the 8 rows a warp
+// reads at once fall in distinct banks). W never exists in bf16 in shared memory: the B fragments are built in
+// registers from the packed bytes, since an mma B fragment holds W[n][k, k+1] pairs, i.e. exactly one packed
+// byte each: one lookup in a 256-entry byte -> bf16-pair table (32 copies, one per bank, conflict-free) and one
+// bf16x2 multiply by the block's scale (the rounding of nf4_gemv's tensor-core kernel). The block scales of the
+// next stage are loaded into registers one stage ahead. Needs N % 128 == 0, K % 64 == 0 and a block size that
+// is a multiple of 64 (a 64-wide K step then never straddles two scales).
+constexpr int kGemmBN = 128, kGemmBK = 64, kGemmThreads = 256;
+template <int kMTiles>
+constexpr int kGemmStages = kMTiles == 4 ? 3 : 4;  // two blocks per SM fit in shared memory either way
+constexpr int kGemmWRowBytes = 48;  // 32 packed bytes + 16 of padding
 
-__global__ void __launch_bounds__(kGemmThreads) nf4_gemm_fused(Nf4View w, const __nv_bfloat16* __restrict__ x, int M,
+template <int kMTiles>
+constexpr int gemm_smem_bytes() {
+  return kGemmStages<kMTiles> * (kMTiles * 32 * kGemmBK * 2 + kGemmBN * kGemmWRowBytes) + 256 * 32 * 4;
+}
+
+__device__ __forceinline__ void cp_async_16(void* smem, const void* global, bool valid) {
+  const auto dst = static_cast<std::uint32_t>(__cvta_generic_to_shared(smem));
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(global), "r"(valid ? 16 : 0));
+}
+
+template <int kMTiles>
+__global__ void __launch_bounds__(kGemmThreads, 2) nf4_gemm_fused(Nf4View w, const __nv_bfloat16* __restrict__ x, int M,
                                                                __nv_bfloat16* __restrict__ y) {
-  using namespace nvcuda;
-  constexpr int LDS = kGemmBK + kGemmPad;
-  __shared__ __align__(16) __nv_bfloat16 xs[kGemmBM * LDS];
-  __shared__ __align__(16) __nv_bfloat16 ws[kGemmBN * LDS];
-  __shared__ __align__(16) float stage[8][16 * 16];
+  constexpr int BM = kMTiles * 32, kStages = kGemmStages<kMTiles>;
+  constexpr int kXStage = BM * kGemmBK * 2, kWStage = kGemmBN * kGemmWRowBytes;
+  extern __shared__ __align__(128) unsigned char smem[];
+  unsigned char* xs = smem;                                   // [stage][BM rows][128 bytes]
+  unsigned char* ws = smem + kStages * kXStage;           // [stage][128 rows][48 bytes]
+  std::uint32_t* pair = reinterpret_cast<std::uint32_t*>(ws + kStages * kWStage);  // [256][32]
   __shared__ float nested_map[256];
-  __shared__ float lut[16];
-  for (int i = threadIdx.x; i < 256; i += blockDim.x) nested_map[i] = w.double_quant ? w.nested_map[i] : 0.0f;
-  if (threadIdx.x < 16) lut[threadIdx.x] = w.quant_map[threadIdx.x];
 
   const int K = static_cast<int>(w.cols);
   const int N = static_cast<int>(w.rows);
-  const int m0 = blockIdx.y * kGemmBM;
-  const int n0 = blockIdx.x * kGemmBN;
-  const int warp = threadIdx.x >> 5;
-  const int warp_m = warp >> 2;  // 0..1: 64 rows each
-  const int warp_n = warp & 3;   // 0..3: 32 columns each
+  const int m0 = blockIdx.y * BM, n0 = blockIdx.x * kGemmBN;
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  const int warp_m = warp >> 2, warp_n = warp & 3;
+  const int g = lane >> 2, t = lane & 3;
+  const int k_tiles = K / kGemmBK;
 
-  wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc[4][2];
+  // Stage loads: the X tile in 16-byte chunks (BM x 8), the packed W tile in 16-byte chunks (128 x 2).
+  auto load_stage = [&](int kt, int slot) {
+    const int k0 = kt * kGemmBK;
+    unsigned char* xdst = xs + slot * kXStage;
 #pragma unroll
-  for (int i = 0; i < 4; ++i)
-#pragma unroll
-    for (int j = 0; j < 2; ++j) wmma::fill_fragment(acc[i][j], 0.0f);
-
-  // Per thread: 2 x 16-byte chunks of the X tile (128 rows x 4 chunks), half a W row (8 packed bytes).
-  uint4 xreg[2];
-  uint2 wreg;
-  float wscale;
-  const int w_row = threadIdx.x >> 1, w_half = threadIdx.x & 1;
-  auto load_global = [&](int k0) {
-#pragma unroll
-    for (int t = 0; t < 2; ++t) {
-      const int idx = threadIdx.x + t * kGemmThreads;  // 0..511
-      const int r = idx >> 2, c = (idx & 3) * 8;
+    for (int i = 0; i < BM * 8 / kGemmThreads; ++i) {
+      const int chunk = tid + i * kGemmThreads;
+      const int r = chunk >> 3, c = chunk & 7;
       const int gm = m0 + r;
-      xreg[t] = gm < M ? __ldg(reinterpret_cast<const uint4*>(x + static_cast<std::int64_t>(gm) * K + k0 + c)) : make_uint4(0, 0, 0, 0);
+      const __nv_bfloat16* src = x + static_cast<std::int64_t>(gm < M ? gm : 0) * K + k0 + c * 8;
+      cp_async_16(xdst + r * 128 + ((c ^ (r & 7)) << 4), src, gm < M);
     }
-    const std::int64_t flat = static_cast<std::int64_t>(n0 + w_row) * K + k0 + w_half * 16;
-    wreg = __ldg(reinterpret_cast<const uint2*>(w.packed + flat / 2));
-    wscale = nf4_block_scale(w, flat >> w.blocksize_shift, nested_map);
+    const int r = tid >> 1, c = tid & 1;
+    const std::uint8_t* src = w.packed + ((static_cast<std::int64_t>(n0 + r) * K + k0) >> 1) + c * 16;
+    cp_async_16(ws + slot * kWStage + r * kGemmWRowBytes + c * 16, src, true);
   };
-  auto store_shared = [&]() {
+
+  // This thread's block scales for K step kt: rows n0 + warp_n * 32 + j * 8 + g, j = 0..3.
+  std::uint32_t code[4];
+  float nested[4];
+  auto load_scales = [&](int kt) {
 #pragma unroll
-    for (int t = 0; t < 2; ++t) {
-      const int idx = threadIdx.x + t * kGemmThreads;
-      const int r = idx >> 2, c = (idx & 3) * 8;
-      *reinterpret_cast<uint4*>(xs + r * LDS + c) = xreg[t];
-    }
-    __align__(16) __nv_bfloat16 v[16];
-    const std::uint32_t words[2] = {wreg.x, wreg.y};
-#pragma unroll
-    for (int k = 0; k < 2; ++k) {
-#pragma unroll
-      for (int j = 0; j < 4; ++j) {
-        const std::uint32_t byte = (words[k] >> (8 * j)) & 0xffu;
-        v[8 * k + 2 * j] = __float2bfloat16_rn(__fmul_rn(lut[byte >> 4], wscale));
-        v[8 * k + 2 * j + 1] = __float2bfloat16_rn(__fmul_rn(lut[byte & 15u], wscale));
+    for (int j = 0; j < 4; ++j) {
+      const std::int64_t b = (static_cast<std::int64_t>(n0 + warp_n * 32 + j * 8 + g) * K + kt * kGemmBK) >> w.blocksize_shift;
+      if (w.double_quant) {
+        code[j] = __ldg(w.absmax_codes + b);
+        nested[j] = __ldg(w.nested_absmax + (b >> w.nested_shift));
+      } else {
+        code[j] = 0;
+        nested[j] = __ldg(w.absmax + b);
       }
     }
-    *reinterpret_cast<uint4*>(ws + w_row * LDS + w_half * 16) = *reinterpret_cast<const uint4*>(v);
-    *reinterpret_cast<uint4*>(ws + w_row * LDS + w_half * 16 + 8) = *reinterpret_cast<const uint4*>(v + 8);
   };
 
-  __syncthreads();  // lut / nested_map ready
-  load_global(0);
-  store_shared();
-  __syncthreads();
-  const int k_tiles = K / kGemmBK;
-  for (int kt = 0; kt < k_tiles; ++kt) {
-    if (kt + 1 < k_tiles) load_global((kt + 1) * kGemmBK);
 #pragma unroll
-    for (int kk = 0; kk < kGemmBK; kk += 16) {
-      wmma::fragment<wmma::matrix_a, 16, 16, 16, __nv_bfloat16, wmma::row_major> a[4];
-      wmma::fragment<wmma::matrix_b, 16, 16, 16, __nv_bfloat16, wmma::col_major> b[2];
-#pragma unroll
-      for (int i = 0; i < 4; ++i) wmma::load_matrix_sync(a[i], xs + (warp_m * 64 + i * 16) * LDS + kk, LDS);
-#pragma unroll
-      for (int j = 0; j < 2; ++j) wmma::load_matrix_sync(b[j], ws + (warp_n * 32 + j * 16) * LDS + kk, LDS);
-#pragma unroll
-      for (int i = 0; i < 4; ++i)
-#pragma unroll
-        for (int j = 0; j < 2; ++j) wmma::mma_sync(acc[i][j], a[i], b[j], acc[i][j]);
-    }
-    __syncthreads();
-    if (kt + 1 < k_tiles) {
-      store_shared();
-      __syncthreads();
+  for (int s = 0; s < kStages - 1; ++s) {
+    if (s < k_tiles) load_stage(s, s);
+    asm volatile("cp.async.commit_group;\n" ::);
+  }
+  load_scales(0);
+  {
+    // Byte b -> (bf16 of code b >> 4, bf16 of code b & 15) in the low and high halves, 32 copies (see nf4_gemv).
+    if (tid < 256) {
+      const __nv_bfloat162 v = __floats2bfloat162_rn(__ldg(w.quant_map + (tid >> 4)), __ldg(w.quant_map + (tid & 15)));
+      const std::uint32_t word = *reinterpret_cast<const std::uint32_t*>(&v);
+#pragma unroll 8
+      for (int l = 0; l < 32; ++l) pair[tid * 32 + ((l + tid) & 31)] = word;  // rotated: the warp's stores hit 32 banks
+      nested_map[tid] = w.double_quant ? __ldg(w.nested_map + tid) : 0.0f;
     }
   }
-  // Epilogue: each fragment goes through a per-warp staging tile to become bf16 with bounds checks.
-  const int lane = threadIdx.x & 31;
+
+  float acc[kMTiles][4][4] = {};
+  for (int kt = 0; kt < k_tiles; ++kt) {
+    asm volatile("cp.async.wait_group %0;\n" ::"n"(kStages - 2));
+    __syncthreads();  // stage kt visible to all; the slot of stage kt - 1 free for reuse
+    if (kt + kStages - 1 < k_tiles) load_stage(kt + kStages - 1, (kt + kStages - 1) % kStages);
+    asm volatile("cp.async.commit_group;\n" ::);
+
+    __nv_bfloat162 scale[4];
 #pragma unroll
-  for (int i = 0; i < 4; ++i) {
+    for (int j = 0; j < 4; ++j) {
+      float f = nested[j];
+      if (w.double_quant) f = __fadd_rn(__fmul_rn(nested_map[code[j]], f), w.nested_offset);
+      scale[j] = __float2bfloat162_rn(f);
+    }
+    if (kt + 1 < k_tiles) load_scales(kt + 1);
+
+    const int slot = kt % kStages;
+    const unsigned char* xt = xs + slot * kXStage;
+    const unsigned char* wt = ws + slot * kWStage;
 #pragma unroll
-    for (int j = 0; j < 2; ++j) {
-      wmma::store_matrix_sync(stage[warp], acc[i][j], 16, wmma::mem_row_major);
-      __syncwarp();
-      for (int e = lane; e < 256; e += 32) {
-        const int r = e >> 4, c = e & 15;
-        const int gm = m0 + warp_m * 64 + i * 16 + r;
-        const int gn = n0 + warp_n * 32 + j * 16 + c;
-        if (gm < M) y[static_cast<std::int64_t>(gm) * N + gn] = __float2bfloat16_rn(stage[warp][e]);
+    for (int kk = 0; kk < kGemmBK; kk += 16) {
+      std::uint32_t a[kMTiles][4];
+#pragma unroll
+      for (int i = 0; i < kMTiles; ++i) {
+        const int r = warp_m * kMTiles * 16 + i * 16 + (lane & 15);
+        const int c = (kk >> 3) + (lane >> 4);
+        const auto addr = static_cast<std::uint32_t>(__cvta_generic_to_shared(xt + r * 128 + ((c ^ (r & 7)) << 4)));
+        asm("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+            : "=r"(a[i][0]), "=r"(a[i][1]), "=r"(a[i][2]), "=r"(a[i][3])
+            : "r"(addr)
+            : "memory");  // reads what cp.async wrote: kept after the barrier
       }
-      __syncwarp();
+#pragma unroll
+      for (int j = 0; j < 4; ++j) {
+        // Bytes kk/2 .. kk/2 + 7 of row n: weights kk .. kk + 15; this lane's are bytes t and t + 4.
+        const uint2 q = *reinterpret_cast<const uint2*>(wt + (warp_n * 32 + j * 8 + g) * kGemmWRowBytes + (kk >> 1));
+        auto deq = [&](std::uint32_t word) {
+          const std::uint32_t bits = pair[((word >> (8 * t)) & 0xffu) * 32 + lane];
+          const __nv_bfloat162 p = __hmul2(*reinterpret_cast<const __nv_bfloat162*>(&bits), scale[j]);
+          return *reinterpret_cast<const std::uint32_t*>(&p);
+        };
+        const std::uint32_t b0 = deq(q.x), b1 = deq(q.y);
+#pragma unroll
+        for (int i = 0; i < kMTiles; ++i) {
+          float* c = acc[i][j];
+          asm(  // not volatile: a register-only op the compiler may interleave with the next step's loads
+              "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+              : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+              : "r"(a[i][0]), "r"(a[i][1]), "r"(a[i][2]), "r"(a[i][3]), "r"(b0), "r"(b1));
+        }
+      }
+    }
+  }
+  asm volatile("cp.async.wait_group 0;\n" ::);
+
+  // Epilogue: lane (g, t) holds rows g and g + 8, columns 2t and 2t + 1 of each 16 x 8 tile.
+#pragma unroll
+  for (int i = 0; i < kMTiles; ++i) {
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      const int col = n0 + warp_n * 32 + j * 8 + 2 * t;
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        const int row = m0 + warp_m * kMTiles * 16 + i * 16 + g + 8 * h;
+        if (row < M)
+          *reinterpret_cast<__nv_bfloat162*>(y + static_cast<std::int64_t>(row) * N + col) = __floats2bfloat162_rn(acc[i][j][2 * h], acc[i][j][2 * h + 1]);
+      }
     }
   }
 }
@@ -135,18 +184,29 @@ __global__ void __launch_bounds__(kGemmThreads) nf4_gemm_fused(Nf4View w, const 
 }  // namespace kernels
 
 inline void check_gemm_shape(const Nf4View& w) {
-  if (w.rows % kernels::kGemmBN != 0 || w.cols % kernels::kGemmBK != 0 || w.blocksize < 16) {
-    throw Error("nf4_gemm_fused: needs N % 128 == 0 and K % 32 == 0 (got N=" + std::to_string(w.rows) + ", K=" + std::to_string(w.cols) + ")");
+  if (w.rows % kernels::kGemmBN != 0 || w.cols % kernels::kGemmBK != 0 || w.blocksize % 64 != 0) {
+    throw Error("nf4_gemm_fused: needs N % 128 == 0, K % 64 == 0 and a block size that is a multiple of 64 (got N=" + std::to_string(w.rows) +
+                ", K=" + std::to_string(w.cols) + ", block size " + std::to_string(w.blocksize) + ")");
   }
 }
 
-// Y [M, N] = X [M, K] W^T in one kernel (W dequantized tile by tile in shared memory).
+// Y [M, N] = X [M, K] W^T in one kernel (W read as NF4, dequantized in registers). 64-row tiles when 128-row
+// tiles would not give every SM two blocks.
 inline void nf4_gemm_fused(const Nf4View& w, const __nv_bfloat16* x, int M, __nv_bfloat16* y, cudaStream_t stream = nullptr) {
   check_gemm_shape(w);
   if (M <= 0) return;
-  const dim3 grid(static_cast<unsigned>(w.rows / kernels::kGemmBN), static_cast<unsigned>((M + kernels::kGemmBM - 1) / kernels::kGemmBM));
-  kernels::nf4_gemm_fused<<<grid, kernels::kGemmThreads, 0, stream>>>(w, x, M, y);
-  KSPAM_CUDA_LAUNCH_CHECK();
+  auto run = [&](auto kernel, int bm, int smem) {
+    // Over 48 KB of shared memory needs the opt-in (per device and kernel; cheap to repeat).
+    KSPAM_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
+    const dim3 grid(static_cast<unsigned>(w.rows / kernels::kGemmBN), static_cast<unsigned>((M + bm - 1) / bm));
+    kernel<<<grid, kernels::kGemmThreads, smem, stream>>>(w, x, M, y);
+    KSPAM_CUDA_LAUNCH_CHECK();
+  };
+  const std::int64_t tiles_128 = (w.rows / kernels::kGemmBN) * ((M + 127) / 128);
+  if (tiles_128 >= 2 * sm_count())
+    run(kernels::nf4_gemm_fused<4>, 128, kernels::gemm_smem_bytes<4>());
+  else
+    run(kernels::nf4_gemm_fused<2>, 64, kernels::gemm_smem_bytes<2>());
 }
 
 // Y [M, N] = X [M, K] W^T by dequantizing W into `scratch` (N * K bf16) and calling cuBLAS.
