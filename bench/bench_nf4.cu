@@ -245,7 +245,8 @@ int main(int argc, char** argv) {
 
   if (want("gemm")) {
   std::printf("\n== NF4 GEMM (prefill/training) vs cuBLAS bf16 GEMM on the dequantized weight ==\n");
-  std::printf("%-20s %5s %12s %12s %14s %10s %10s\n", "shape", "M", "cuBLAS TF/s", "fused TF/s", "deq+cuBLAS TF/s", "fused/cuB", "deq/cuB");
+  std::printf("%-20s %5s %12s %12s %12s %14s %10s %10s %10s\n", "shape", "M", "cuBLAS TF/s", "mma.sync TF/s", "wgmma TF/s", "deq+cuBLAS TF/s", "mma/cuB",
+              "wgmma/cuB", "deq/cuB");
   for (const Shape& s : kShapes) {
     const std::size_t dense_bytes = static_cast<std::size_t>(s.in) * s.out * 2;
     Replicas rep = make_replicas(s, copies_for(static_cast<std::size_t>(s.in) * s.out / 2), copies_for(dense_bytes));
@@ -268,13 +269,15 @@ int main(int argc, char** argv) {
         cuda::gemm_bf16_rm(cublas.get(), false, true, M, s.out, s.in, 1.0f, x.data(), s.in, rep.dense[static_cast<std::size_t>(i % nd)].data(), s.in, 0.0f,
                            y.data(), CUDA_R_16BF, s.out);
       }, it);
-      const double t_fused = time_ms([&](int i) { cuda::nf4_gemm_fused(rep.nf4[static_cast<std::size_t>(i % nn)]->view(), x.data(), M, y.data()); }, it);
+      const double t_fused = time_ms([&](int i) { cuda::nf4_gemm_mma_sync(rep.nf4[static_cast<std::size_t>(i % nn)]->view(), x.data(), M, y.data()); }, it);
+      const double t_wgmma = time_ms([&](int i) { cuda::nf4_gemm_wgmma(rep.nf4[static_cast<std::size_t>(i % nn)]->view(), x.data(), M, y.data()); }, it);
       const double t_deq = time_ms([&](int i) {
         cuda::nf4_gemm_dequant_cublas(cublas.get(), rep.nf4[static_cast<std::size_t>(i % nn)]->view(), x.data(), M, y.data(), scratch.data());
       }, it);
       const double flop = 2.0 * M * s.in * s.out;
       auto tf = [&](double ms) { return flop / (ms * 1e-3) / 1e12; };
-      std::printf("%-20s %5d %12.0f %12.0f %14.0f %9.2fx %9.2fx\n", s.name, M, tf(t_cub), tf(t_fused), tf(t_deq), t_cub / t_fused, t_cub / t_deq);
+      std::printf("%-20s %5d %12.0f %12.0f %12.0f %14.0f %9.2fx %9.2fx %9.2fx\n", s.name, M, tf(t_cub), tf(t_fused), tf(t_wgmma), tf(t_deq), t_cub / t_fused,
+                  t_cub / t_wgmma, t_cub / t_deq);
     }
   }
 

@@ -163,10 +163,15 @@ void test_gemv_and_gemm() {
     const MatrixRM want = to_matrix(widen(xb), M, K) * w.transpose();
     auto dx = upload_bf16(xb);
     cuda::DeviceBuffer<bf16> y(static_cast<std::size_t>(M) * N), scratch(static_cast<std::size_t>(N) * K);
-    cuda::nf4_gemm_fused(dw.view(), dx.data(), M, y.data());
-    KSPAM_CUDA_CHECK(cudaDeviceSynchronize());
-    double e = rel_err(to_matrix(download_bf16(y.data(), y.size()), M, N), want);
-    check(e < 1e-2, "NF4 GEMM fused M=" + std::to_string(M) + " vs CPU (max rel err " + std::to_string(e) + ")");
+    double e = 0;
+    for (const bool portable : {false, true}) {
+      if (portable) cuda::nf4_gemm_mma_sync(dw.view(), dx.data(), M, y.data());
+      else cuda::nf4_gemm_fused(dw.view(), dx.data(), M, y.data());
+      KSPAM_CUDA_CHECK(cudaDeviceSynchronize());
+      e = rel_err(to_matrix(download_bf16(y.data(), y.size()), M, N), want);
+      check(e < 1e-2, std::string("NF4 GEMM ") + (portable ? "mma.sync" : "fused (wgmma on sm_90)") + " M=" + std::to_string(M) +
+                          " vs CPU (max rel err " + std::to_string(e) + ")");
+    }
     cuda::nf4_gemm_dequant_cublas(cublas.get(), dw.view(), dx.data(), M, y.data(), scratch.data());
     KSPAM_CUDA_CHECK(cudaDeviceSynchronize());
     e = rel_err(to_matrix(download_bf16(y.data(), y.size()), M, N), want);
@@ -178,21 +183,36 @@ void test_gemv_and_gemm() {
     const int M = 4300;
     auto dx = upload_bf16(random_bf16(static_cast<std::size_t>(M) * K, 1.0, 35));
     cuda::DeviceBuffer<bf16> y(static_cast<std::size_t>(M) * N), ref(static_cast<std::size_t>(M) * N), scratch(static_cast<std::size_t>(N) * K);
-    cuda::nf4_gemm_fused(dw.view(), dx.data(), M, y.data());
+    cuda::nf4_gemm_mma_sync(dw.view(), dx.data(), M, y.data());
     cuda::nf4_gemm_dequant_cublas(cublas.get(), dw.view(), dx.data(), M, ref.data(), scratch.data());
     KSPAM_CUDA_CHECK(cudaDeviceSynchronize());
     const double e = rel_err(to_matrix(download_bf16(y.data(), y.size()), M, N), to_matrix(download_bf16(ref.data(), ref.size()), M, N));
-    check(e < 1e-2, "NF4 GEMM fused M=4300 (128-row tiles) vs dequantize+cuBLAS (max rel err " + std::to_string(e) + ")");
+    check(e < 1e-2, "NF4 GEMM mma.sync M=4300 (128-row tiles) vs dequantize+cuBLAS (max rel err " + std::to_string(e) + ")");
+    for (int m : {200, M}) {
+      cuda::nf4_gemm_wgmma(dw.view(), dx.data(), m, y.data());
+      cuda::nf4_gemm_dequant_cublas(cublas.get(), dw.view(), dx.data(), m, ref.data(), scratch.data());
+      KSPAM_CUDA_CHECK(cudaDeviceSynchronize());
+      const double ew = rel_err(to_matrix(download_bf16(y.data(), static_cast<std::size_t>(m) * N), m, N),
+                                to_matrix(download_bf16(ref.data(), static_cast<std::size_t>(m) * N), m, N));
+      check(ew < 1e-2, "NF4 GEMM wgmma M=" + std::to_string(m) + " vs dequantize+cuBLAS (max rel err " + std::to_string(ew) + ")");
+    }
     // A block size the fused kernel cannot take is refused by name.
     const quant::Nf4Tensor t32 = quant::quantize_nf4(widen(random_bf16(static_cast<std::size_t>(128) * 128, 0.02, 36)), {128, 128}, {32, true, 256});
     cuda::Nf4DeviceWeight dw32(t32);
     bool refused = false;
     try {
-      cuda::nf4_gemm_fused(dw32.view(), dx.data(), 16, y.data());
+      cuda::nf4_gemm_mma_sync(dw32.view(), dx.data(), 16, y.data());
     } catch (const Error& err) {
       refused = std::string(err.what()).find("block size") != std::string::npos;
     }
-    check(refused, "NF4 GEMM fused refuses block size 32 with a clear error");
+    check(refused, "NF4 GEMM mma.sync refuses block size 32 with a clear error");
+    refused = false;
+    try {
+      cuda::nf4_gemm_wgmma(dw32.view(), dx.data(), 16, y.data());
+    } catch (const Error& err) {
+      refused = std::string(err.what()).find("block size") != std::string::npos;
+    }
+    check(refused, "NF4 GEMM wgmma refuses block size 32 with a clear error");
   }
 }
 

@@ -4,10 +4,12 @@
 //  * nf4_gemm_dequant_cublas: dequantize W to a bf16 scratch matrix, then one cuBLAS bf16 GEMM (tensor
 //    cores, fp32 accumulation). Costs an extra 2.5 bytes per weight of traffic, negligible once M is large.
 //  * nf4_gemm_fused: one kernel that reads W as NF4 (0.5 byte per weight) and never writes it dequantized,
-//    which matters when M is small (the weight's bytes dominate) or memory is short. See the kernel's comment.
+//    which matters when M is small (the weight's bytes dominate) or memory is short: on Hopper the wgmma kernel
+//    (nf4_gemm_wgmma.cuh), elsewhere the mma.sync kernel below (nf4_gemm_mma_sync).
 #include <cstdint>
 
 #include "kspam/cuda/device_memory.cuh"
+#include "kspam/cuda/nf4_gemm_wgmma.cuh"
 #include "kspam/cuda/nf4_quantize.cuh"
 #include "kspam/cuda/nf4_weight.cuh"
 
@@ -15,7 +17,7 @@ namespace kspam::cuda {
 
 namespace kernels {
 
-// Fused NF4 GEMM. A block computes a kMTiles*32 x 128 tile of Y with 8 warps (2 x 4; each warp kMTiles*16 x 32)
+// Fused NF4 GEMM on mma.sync (any GPU from Ampere on). A block computes a kMTiles*32 x 128 tile of Y with 8 warps (2 x 4; each warp kMTiles*16 x 32)
 // using mma.sync m16n8k16 (bf16 in, fp32 accumulate), over K in steps of 64 through a kStages-deep cp.async
 // pipeline: each stage holds the X tile (bf16, rows of 64 in 16-byte chunks XOR-swizzled by row so ldmatrix is
 // conflict-free) and the W tile still packed (128 rows x 32 bytes, rows padded to 48 bytes so the 8 rows a warp
@@ -192,9 +194,9 @@ inline void check_gemm_shape(const Nf4View& w) {
   }
 }
 
-// Y [M, N] = X [M, K] W^T in one kernel (W read as NF4, dequantized in registers). 64-row tiles when 128-row
-// tiles would not give every SM two blocks.
-inline void nf4_gemm_fused(const Nf4View& w, const __nv_bfloat16* x, int M, __nv_bfloat16* y, cudaStream_t stream = nullptr) {
+// Y [M, N] = X [M, K] W^T with the mma.sync kernel (W read as NF4, dequantized in registers). 64-row tiles when
+// 128-row tiles would not give every SM two blocks.
+inline void nf4_gemm_mma_sync(const Nf4View& w, const __nv_bfloat16* x, int M, __nv_bfloat16* y, cudaStream_t stream = nullptr) {
   check_gemm_shape(w);
   if (M <= 0) return;
   auto run = [&](auto kernel, int bm, int smem) {
@@ -209,6 +211,19 @@ inline void nf4_gemm_fused(const Nf4View& w, const __nv_bfloat16* x, int M, __nv
     run(kernels::nf4_gemm_fused<4>, 128, kernels::gemm_smem_bytes<4>());
   else
     run(kernels::nf4_gemm_fused<2>, 64, kernels::gemm_smem_bytes<2>());
+}
+
+// Y [M, N] = X [M, K] W^T in one kernel that reads W as NF4: wgmma on compute capability 9.0 (this project
+// builds sm_90a code), mma.sync elsewhere. Needs N % 128 == 0, K % 64 == 0, block size a multiple of 64.
+inline void nf4_gemm_fused(const Nf4View& w, const __nv_bfloat16* x, int M, __nv_bfloat16* y, cudaStream_t stream = nullptr) {
+  int device = 0, major = 0, minor = 0;
+  KSPAM_CUDA_CHECK(cudaGetDevice(&device));
+  KSPAM_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
+  KSPAM_CUDA_CHECK(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device));
+  if (major == 9 && minor == 0)
+    nf4_gemm_wgmma(w, x, M, y, stream);
+  else
+    nf4_gemm_mma_sync(w, x, M, y, stream);
 }
 
 // Y [M, N] = X [M, K] W^T by dequantizing W into `scratch` (N * K bf16) and calling cuBLAS.
