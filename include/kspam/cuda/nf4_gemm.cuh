@@ -103,16 +103,7 @@ __global__ void __launch_bounds__(kGemmThreads, 2) nf4_gemm_fused(Nf4View w, con
     asm volatile("cp.async.commit_group;\n" ::);
   }
   load_scales(0);
-  {
-    // Byte b -> (bf16 of code b >> 4, bf16 of code b & 15) in the low and high halves, 32 copies (see nf4_gemv).
-    if (tid < 256) {
-      const __nv_bfloat162 v = __floats2bfloat162_rn(__ldg(w.quant_map + (tid >> 4)), __ldg(w.quant_map + (tid & 15)));
-      const std::uint32_t word = *reinterpret_cast<const std::uint32_t*>(&v);
-#pragma unroll 8
-      for (int l = 0; l < 32; ++l) pair[tid * 32 + ((l + tid) & 31)] = word;  // rotated: the warp's stores hit 32 banks
-      nested_map[tid] = w.double_quant ? __ldg(w.nested_map + tid) : 0.0f;
-    }
-  }
+  nf4_fill_pair_table<32>(w, pair, nested_map);  // 32 copies: lane l reads copy l, conflict-free
 
   float acc[kMTiles][4][4] = {};
   for (int kt = 0; kt < k_tiles; ++kt) {

@@ -124,13 +124,7 @@ __global__ void __launch_bounds__(kWgmmaThreads, 2) nf4_gemm_wgmma(Nf4View w, co
     asm volatile("cp.async.commit_group;\n" ::);
   }
   load_scale(0);
-  if (tid < 256) {
-    const __nv_bfloat162 v = __floats2bfloat162_rn(__ldg(w.quant_map + (tid >> 4)), __ldg(w.quant_map + (tid & 15)));
-    const std::uint32_t word = *reinterpret_cast<const std::uint32_t*>(&v);
-#pragma unroll
-    for (int l = 0; l < kWgmmaTableCopies; ++l) pair[tid * kWgmmaTableCopies + ((l + tid) & (kWgmmaTableCopies - 1))] = word;
-    nested_map[tid] = w.double_quant ? __ldg(w.nested_map + tid) : 0.0f;
-  }
+  nf4_fill_pair_table<kWgmmaTableCopies>(w, pair, nested_map);
   __syncthreads();
   __nv_bfloat162 scale = scale_of();
   if (k_tiles > 1) load_scale(1);

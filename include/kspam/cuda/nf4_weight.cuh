@@ -3,6 +3,8 @@
 // of its block scales, shared by the dequantize, GEMV and GEMM kernels.
 #include <cstdint>
 
+#include <cuda_bf16.h>
+
 #include "kspam/cuda/device_memory.cuh"
 #include "kspam/quant/nf4_tensor.hpp"
 
@@ -24,6 +26,23 @@ struct Nf4View {
   bool double_quant = false;
   std::int64_t rows = 0, cols = 0;
 };
+
+// The tables the GEMM kernels dequantize with, filled by the block's first 256 threads (a barrier must follow):
+// pair[b * kCopies + c] = (bf16 of code b >> 4 in the low half, bf16 of code b & 15 in the high half) for each
+// packed byte b, in kCopies copies (a power of two up to 32) so that lane l reading copy l % kCopies meets few or
+// no other lanes in its bank; copies are written rotated so a warp's stores hit distinct banks. nested_map gets
+// the 256-entry double-quantization map (zeros without double quantization).
+template <int kCopies>
+__device__ __forceinline__ void nf4_fill_pair_table(const Nf4View& w, std::uint32_t* pair, float* nested_map) {
+  static_assert(kCopies >= 1 && kCopies <= 32 && (kCopies & (kCopies - 1)) == 0, "kCopies: a power of two up to 32");
+  const int b = threadIdx.x;
+  if (b >= 256) return;
+  const __nv_bfloat162 v = __floats2bfloat162_rn(__ldg(w.quant_map + (b >> 4)), __ldg(w.quant_map + (b & 15)));
+  const std::uint32_t word = *reinterpret_cast<const std::uint32_t*>(&v);
+#pragma unroll 8
+  for (int l = 0; l < kCopies; ++l) pair[b * kCopies + ((l + b) & (kCopies - 1))] = word;
+  nested_map[b] = w.double_quant ? __ldg(w.nested_map + b) : 0.0f;
+}
 
 // The fp32 scale of quantization block b, computed with the same float operations as the host
 // (Nf4Tensor::block_scales): explicit _rn intrinsics keep nvcc from contracting them into an FMA, so the
