@@ -7,9 +7,11 @@
 // K runs in steps of 64 (one 128-byte row per operand row per stage):
 //   * X stages arrive by cp.async straight into that layout, kStages - 1 stages ahead;
 //   * W stages arrive packed (32 bytes per row) by cp.async into a staging ring, and the same threads turn
-//     them into bf16 in the swizzled layout (byte -> bf16-pair table in 8 copies, so a warp's lookups meet at
-//     most a few to a bank; one bf16x2 multiply by the block scale: nf4_gemv's rounding) one stage ahead of the tensor cores, while
-//     the wgmma of the current stage runs asynchronously. Each thread dequantizes the bytes it copied.
+//     them into bf16 in the swizzled layout one stage ahead of the tensor cores, while the wgmma of the current
+//     stage runs asynchronously: a byte -> bf16-pair table in 8 copies (a warp's lookups meet at most a few to
+//     a bank) and one bf16x2 multiply by the block scale (nf4_gemv's rounding). Each thread dequantizes the
+//     bytes it copied. Two block barriers per stage order it all (a warp-specialized version with mbarriers
+//     measured no faster: bench/RESULTS.md).
 // So the weight crosses HBM as NF4 and exists in bf16 only in two 16 KB shared-memory slots. Needs
 // N % 128 == 0, K % 64 == 0 and a block size that is a multiple of 64.
 #include <cstdint>
