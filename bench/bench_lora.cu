@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "cuda_bench_support.cuh"
+#include "kspam/core/rng.hpp"
 #include "kspam/cuda/device_memory.cuh"
 #include "kspam/cuda/lora.cuh"
 #include "kspam/cuda/nf4_weight.cuh"
@@ -48,9 +49,9 @@ int main(int argc, char** argv) {
     for (int M : {2544, 8192}) {
       const int ld = s.in + r, ldy = s.out + r;
       const auto w_bits = random_bf16(static_cast<std::size_t>(s.out) * s.in, 0.02, 9);
-      auto w = upload(w_bits);
-      auto xcat = upload(random_bf16(static_cast<std::size_t>(M) * ld, 1.0, 10));
-      auto dycat = upload(random_bf16(static_cast<std::size_t>(M) * ldy, 1.0, 11));
+      auto w = upload_bf16(w_bits);
+      auto xcat = upload_bf16(random_bf16(static_cast<std::size_t>(M) * ld, 1.0, 10));
+      auto dycat = upload_bf16(random_bf16(static_cast<std::size_t>(M) * ldy, 1.0, 11));
       cuda::DeviceBuffer<bf16> y(static_cast<std::size_t>(M) * s.out), dx(static_cast<std::size_t>(M) * s.in), h(static_cast<std::size_t>(M) * s.in);
       const int it = std::max(5, iters / 5);
       // Base: y = x W^T and dx = dy W (what a frozen linear layer costs in a training step).
@@ -112,7 +113,7 @@ int main(int argc, char** argv) {
                   t_qlora * 1e3, 100 * (t_qlora / t_base - 1));
       {
         // Where the fused layout's time goes: each of its cuBLAS products alone, same shapes and strides.
-        auto pcat = upload(random_bf16(static_cast<std::size_t>(s.out + r) * ld, 0.02, 13));
+        auto pcat = upload_bf16(random_bf16(static_cast<std::size_t>(s.out + r) * ld, 0.02, 13));
         auto* hd = cublas.get();
         auto t = [&](const std::function<void()>& f) { return 1e3 * time_ms([&](int) { f(); }, it); };
         const double t_u = t([&] { cuda::gemm_bf16_rm(hd, false, true, M, r, s.in, 1.0f, xcat.data(), ld, pcat.data(), ld, 0.0f, u.data(), CUDA_R_16BF, r); });

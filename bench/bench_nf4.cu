@@ -142,7 +142,7 @@ int main(int argc, char** argv) {
     const std::size_t dense_bytes = static_cast<std::size_t>(s.in) * s.out * 2;
     Replicas rep = make_replicas(s, copies_for(static_cast<std::size_t>(s.in) * s.out / 2), copies_for(dense_bytes));
     for (int batch : {1, 2, 4, 8}) {
-      auto x = upload(random_bf16(static_cast<std::size_t>(batch) * s.in, 1.0, 3));
+      auto x = upload_bf16(random_bf16(static_cast<std::size_t>(batch) * s.in, 1.0, 3));
       cuda::DeviceBuffer<bf16> y(static_cast<std::size_t>(batch) * s.out);
       const int nn = static_cast<int>(rep.nf4.size()), nd = static_cast<int>(rep.dense.size());
       auto ours = [&](cuda::GemvKernel k, bool pdl) {
@@ -184,7 +184,7 @@ int main(int argc, char** argv) {
   const DecoderWeights& dw = decoder_weights();
   const int kLayers = DecoderWeights::kLayers;
   for (int batch : {1, 4, 8}) {
-    auto x = upload(random_bf16(static_cast<std::size_t>(batch) * 6144, 1.0, 5));
+    auto x = upload_bf16(random_bf16(static_cast<std::size_t>(batch) * 6144, 1.0, 5));
     std::vector<cuda::DeviceBuffer<bf16>> ys;
     for (int p = 0; p < 7; ++p) ys.emplace_back(static_cast<std::size_t>(batch) * DecoderWeights::kProjection[p]->out);
     auto separate = [&](bool pdl) {
@@ -261,7 +261,7 @@ int main(int argc, char** argv) {
                   s.name, t_graph * 1e3, t_launch * 1e3, gbs, 100 * gbs / ceiling);
     }
     for (int M : {512, 2544, 8192}) {
-      auto x = upload(random_bf16(static_cast<std::size_t>(M) * s.in, 1.0, 4));
+      auto x = upload_bf16(random_bf16(static_cast<std::size_t>(M) * s.in, 1.0, 4));
       cuda::DeviceBuffer<bf16> y(static_cast<std::size_t>(M) * s.out), scratch(static_cast<std::size_t>(s.in) * s.out);
       const int nn = static_cast<int>(rep.nf4.size()), nd = static_cast<int>(rep.dense.size());
       const int it = std::max(5, iters / 5);
@@ -288,7 +288,7 @@ int main(int argc, char** argv) {
   {
     const DecoderWeights& dw = decoder_weights();
     for (int M : {512, 2544}) {
-      auto x = upload(random_bf16(static_cast<std::size_t>(M) * 6144, 1.0, 6));
+      auto x = upload_bf16(random_bf16(static_cast<std::size_t>(M) * 6144, 1.0, 6));
       cuda::DeviceBuffer<bf16> y(static_cast<std::size_t>(M) * 6144), scratch(static_cast<std::size_t>(6144) * 2048);
       cuda::Nf4DequantPipeline pipe(static_cast<std::size_t>(6144) * 2048);
       const std::size_t n = dw.nf4.size();

@@ -7,9 +7,8 @@
 #include <functional>
 #include <vector>
 
-#include "kspam/core/rng.hpp"
 #include "kspam/cuda/device_memory.cuh"
-#include "kspam/tensor/half.hpp"
+#include "kspam/tensor/random_bf16.hpp"
 
 namespace kspam::bench {
 
@@ -80,18 +79,8 @@ inline double time_graph_ms(const std::function<void(int, cudaStream_t)>& fn, in
   return ms;
 }
 
-inline std::vector<std::uint16_t> random_bf16(std::size_t n, double scale, std::uint64_t seed) {
-  Rng rng(seed);
-  std::vector<std::uint16_t> v(n);
-  for (auto& x : v) x = tensor::f32_to_bf16(static_cast<float>(rng.normal() * scale));
-  return v;
-}
-
-inline cuda::DeviceBuffer<bf16> upload(const std::vector<std::uint16_t>& bits) {
-  cuda::DeviceBuffer<bf16> d(bits.size());
-  KSPAM_CUDA_CHECK(cudaMemcpy(d.data(), bits.data(), bits.size() * 2, cudaMemcpyHostToDevice));
-  return d;
-}
+using cuda::upload_bf16;
+using tensor::random_bf16;
 
 inline double copy_ceiling_gbs() {
   const std::size_t bytes = 512u << 20;

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "kspam/core/rng.hpp"
+#include "kspam/tensor/random_bf16.hpp"
 #include "kspam/cuda/device_memory.cuh"
 #include "kspam/nn/lora_linear.hpp"
 #include "kspam/tensor/half.hpp"
@@ -31,12 +31,8 @@ inline void check(bool ok, const std::string& what) {
   if (!ok) ++failures;
 }
 
-inline std::vector<std::uint16_t> random_bf16(std::size_t n, double scale, std::uint64_t seed) {
-  Rng rng(seed);
-  std::vector<std::uint16_t> v(n);
-  for (auto& b : v) b = tensor::f32_to_bf16(static_cast<float>(rng.normal() * scale));
-  return v;
-}
+using cuda::upload_bf16;  // bf16 bits to a new device buffer
+using tensor::random_bf16;
 
 inline std::vector<float> widen(const std::vector<std::uint16_t>& b) {
   std::vector<float> f(b.size());
@@ -44,12 +40,6 @@ inline std::vector<float> widen(const std::vector<std::uint16_t>& b) {
   return f;
 }
 
-// bf16 bits on the device (bf16 and uint16 share the layout).
-inline cuda::DeviceBuffer<bf16> upload_bf16(const std::vector<std::uint16_t>& bits) {
-  cuda::DeviceBuffer<bf16> d(bits.size());
-  KSPAM_CUDA_CHECK(cudaMemcpy(d.data(), bits.data(), bits.size() * 2, cudaMemcpyHostToDevice));
-  return d;
-}
 inline std::vector<float> download_bf16(const bf16* p, std::size_t n) {
   std::vector<std::uint16_t> bits(n);
   KSPAM_CUDA_CHECK(cudaMemcpy(bits.data(), p, n * 2, cudaMemcpyDeviceToHost));

@@ -9,6 +9,7 @@
 #include <memory>
 #include <span>
 
+#include "kspam/core/rng.hpp"
 #include "kspam/cuda/lora.cuh"
 #include "kspam/cuda/nf4_weight.cuh"
 #include "kspam/quant/nf4_tensor.hpp"

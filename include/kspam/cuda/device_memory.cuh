@@ -119,5 +119,10 @@ inline void gemm_bf16_rm(cublasHandle_t h, bool trans_a, bool trans_b, int M, in
                                   CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
 }
 
+// bf16 values given as their bits (tensor::f32_to_bf16's output) in a new device buffer: __nv_bfloat16 has
+// the same layout.
+inline DeviceBuffer<__nv_bfloat16> upload_bf16(std::span<const std::uint16_t> bits) {
+  return DeviceBuffer<__nv_bfloat16>(std::span<const __nv_bfloat16>(reinterpret_cast<const __nv_bfloat16*>(bits.data()), bits.size()));
+}
 
 }  // namespace kspam::cuda

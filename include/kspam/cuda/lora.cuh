@@ -221,7 +221,7 @@ class LoraCudaLayer {
     if (A.size() != static_cast<std::size_t>(r_) * in_ || B.size() != static_cast<std::size_t>(out_) * r_) throw Error("LoraCudaLayer::set_adapter: wrong sizes");
     std::vector<std::uint16_t> a(A.size());
     for (std::size_t i = 0; i < A.size(); ++i) a[i] = tensor::f32_to_bf16(A[i]);
-    KSPAM_CUDA_CHECK(cudaMemcpy(a16_.data(), a.data(), a.size() * sizeof(std::uint16_t), cudaMemcpyHostToDevice));
+    a16_ = upload_bf16(a);
     b_.upload(B);
     if (p_.size() > 0) write_adapter(p_.data(), nullptr);
     KSPAM_CUDA_CHECK(cudaDeviceSynchronize());
