@@ -428,17 +428,16 @@ class TfidfVectorizer {
     const bool unigrams_only = options_.ngram_max == 1;
     // Tokens are looked up in batches: hash a batch and prefetch the slots, then probe (the table
     // outgrows the L2 cache on a large corpus, and a probe's miss would otherwise stall alone).
-    auto& batch = scratch;
-    batch.refs.clear();
-    batch.spill.clear();
+    scratch.refs.clear();
+    scratch.spill.clear();
     auto collect = [&](std::string_view token) {
       const char* low = scratch.tokenizer.lowered.data();
       if (token.data() >= low && token.data() < low + scratch.tokenizer.lowered.size()) {
-        batch.refs.push_back({static_cast<std::size_t>(token.data() - low), token.size(), false});
+        scratch.refs.push_back({static_cast<std::size_t>(token.data() - low), token.size(), false});
       } else {
-        batch.refs.push_back({batch.spill.size(), token.size(), true});
-        batch.spill.append(token);
-        batch.spill.append(TermTable::kPadding, '\0');
+        scratch.refs.push_back({scratch.spill.size(), token.size(), true});
+        scratch.spill.append(token);
+        scratch.spill.append(TermTable::kPadding, '\0');
       }
     };
     if (options_.lowercase) for_each_token<true>(text, scratch.tokenizer, collect);
@@ -446,11 +445,11 @@ class TfidfVectorizer {
 
     constexpr std::size_t kBatch = 32;
     TermTable::Key keys[kBatch];
-    for (std::size_t first = 0; first < batch.refs.size(); first += kBatch) {
-      const std::size_t count = std::min(kBatch, batch.refs.size() - first);
+    for (std::size_t first = 0; first < scratch.refs.size(); first += kBatch) {
+      const std::size_t count = std::min(kBatch, scratch.refs.size() - first);
       auto view = [&](std::size_t k) {
-        const auto& ref = batch.refs[first + k];
-        return std::string_view((ref.spilled ? batch.spill.data() : scratch.tokenizer.lowered.data()) + ref.offset, ref.length);
+        const auto& ref = scratch.refs[first + k];
+        return std::string_view((ref.spilled ? scratch.spill.data() : scratch.tokenizer.lowered.data()) + ref.offset, ref.length);
       };
       for (std::size_t k = 0; k < count; ++k) {
         keys[k] = TermTable::key_padded(view(k));
