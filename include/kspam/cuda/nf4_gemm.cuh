@@ -8,6 +8,7 @@
 //    (nf4_gemm_wgmma.cuh), elsewhere the mma.sync kernel below (nf4_gemm_mma_sync).
 #include <cstdint>
 
+#include "kspam/cuda/async_copy.cuh"
 #include "kspam/cuda/device_memory.cuh"
 #include "kspam/cuda/nf4_gemm_wgmma.cuh"
 #include "kspam/cuda/nf4_quantize.cuh"
@@ -37,11 +38,6 @@ constexpr int kGemmWRowBytes = 48;  // 32 packed bytes + 16 of padding
 template <int kMTiles>
 constexpr int gemm_smem_bytes() {
   return kGemmStages<kMTiles> * (kMTiles * 32 * kGemmBK * 2 + kGemmBN * kGemmWRowBytes) + 256 * 32 * 4;
-}
-
-__device__ __forceinline__ void cp_async_16(void* smem, const void* global, bool valid) {
-  const auto dst = static_cast<std::uint32_t>(__cvta_generic_to_shared(smem));
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(global), "r"(valid ? 16 : 0));
 }
 
 template <int kMTiles>
@@ -100,17 +96,17 @@ __global__ void __launch_bounds__(kGemmThreads, 2) nf4_gemm_fused(Nf4View w, con
 #pragma unroll
   for (int s = 0; s < kStages - 1; ++s) {
     if (s < k_tiles) load_stage(s, s);
-    asm volatile("cp.async.commit_group;\n" ::);
+    cp_async_commit();
   }
   load_scales(0);
   nf4_fill_pair_table<32>(w, pair, nested_map);  // 32 copies: lane l reads copy l, conflict-free
 
   float acc[kMTiles][4][4] = {};
   for (int kt = 0; kt < k_tiles; ++kt) {
-    asm volatile("cp.async.wait_group %0;\n" ::"n"(kStages - 2));
+    cp_async_wait<kStages - 2>();
     __syncthreads();  // stage kt visible to all; the slot of stage kt - 1 free for reuse
     if (kt + kStages - 1 < k_tiles) load_stage(kt + kStages - 1, (kt + kStages - 1) % kStages);
-    asm volatile("cp.async.commit_group;\n" ::);
+    cp_async_commit();
 
     __nv_bfloat162 scale[4];
 #pragma unroll
@@ -158,7 +154,7 @@ __global__ void __launch_bounds__(kGemmThreads, 2) nf4_gemm_fused(Nf4View w, con
       }
     }
   }
-  asm volatile("cp.async.wait_group 0;\n" ::);
+  cp_async_wait<0>();
 
   // Epilogue: lane (g, t) holds rows g and g + 8, columns 2t and 2t + 1 of each 16 x 8 tile.
 #pragma unroll

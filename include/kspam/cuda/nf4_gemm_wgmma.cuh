@@ -19,6 +19,7 @@
 
 #include <cuda_bf16.h>
 
+#include "kspam/cuda/async_copy.cuh"
 #include "kspam/cuda/device_memory.cuh"
 #include "kspam/cuda/nf4_weight.cuh"
 
@@ -43,10 +44,6 @@ __device__ __forceinline__ std::uint64_t wgmma_desc(const void* smem) {
   d |= static_cast<std::uint64_t>(1024 >> 4) << 32;       // stride byte offset
   d |= static_cast<std::uint64_t>(1) << 62;               // 128-byte swizzle
   return d;
-}
-
-__device__ __forceinline__ void wgmma_cp_async_16(std::uint32_t dst, const void* src, bool valid) {
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(valid ? 16 : 0));
 }
 
 template <int kWgmmaStages>
@@ -74,16 +71,16 @@ __global__ void __launch_bounds__(kWgmmaThreads, 2) nf4_gemm_wgmma(Nf4View w, co
 
   auto issue_stage = [&](int kt) {
     const int slot = kt % kWgmmaStages, k0 = kt * kWgmmaBK;
-    const auto xdst = static_cast<std::uint32_t>(__cvta_generic_to_shared(xs + slot * kWgmmaTile));
+    unsigned char* xdst = xs + slot * kWgmmaTile;
 #pragma unroll
     for (int i = 0; i < 4; ++i) {
       const int chunk = tid + i * kWgmmaThreads;  // 1024 chunks: 128 rows x 8
       const int r = chunk >> 3, c = chunk & 7;
       const int gm = m0 + r;
-      wgmma_cp_async_16(xdst + r * 128 + ((c ^ (r & 7)) << 4), x + static_cast<std::int64_t>(gm < M ? gm : 0) * K + k0 + c * 8, gm < M);
+      cp_async_16(xdst + r * 128 + ((c ^ (r & 7)) << 4), x + static_cast<std::int64_t>(gm < M ? gm : 0) * K + k0 + c * 8, gm < M);
     }
     const std::uint8_t* src = w.packed + ((static_cast<std::int64_t>(n0 + wn) * K + k0) >> 1) + wh * 16;
-    wgmma_cp_async_16(static_cast<std::uint32_t>(__cvta_generic_to_shared(wp + slot * kWgmmaPackedStage + wn * 32 + wh * 16)), src, true);
+    cp_async_16(wp + slot * kWgmmaPackedStage + wn * 32 + wh * 16, src, true);
   };
 
   std::uint32_t code = 0;
@@ -123,14 +120,14 @@ __global__ void __launch_bounds__(kWgmmaThreads, 2) nf4_gemm_wgmma(Nf4View w, co
 #pragma unroll
   for (int s = 0; s < kWgmmaStages - 1; ++s) {
     if (s < k_tiles) issue_stage(s);
-    asm volatile("cp.async.commit_group;\n" ::);
+    cp_async_commit();
   }
   load_scale(0);
   nf4_fill_pair_table<kWgmmaTableCopies>(w, pair, nested_map);
   __syncthreads();
   __nv_bfloat162 scale = scale_of();
   if (k_tiles > 1) load_scale(1);
-  asm volatile("cp.async.wait_group %0;\n" ::"n"(kWgmmaStages - 2));
+  cp_async_wait<kWgmmaStages - 2>();
   dequantize_stage(0, scale);
   asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
   __syncthreads();
@@ -160,11 +157,11 @@ __global__ void __launch_bounds__(kWgmmaThreads, 2) nf4_gemm_wgmma(Nf4View w, co
     asm volatile("wgmma.wait_group.sync.aligned 1;\n" ::: "memory");
     __syncthreads();
     if (kt + kWgmmaStages - 1 < k_tiles) issue_stage(kt + kWgmmaStages - 1);
-    asm volatile("cp.async.commit_group;\n" ::);
+    cp_async_commit();
     if (kt + 1 < k_tiles) {
       scale = scale_of();
       if (kt + 2 < k_tiles) load_scale(kt + 2);
-      asm volatile("cp.async.wait_group %0;\n" ::"n"(kWgmmaStages - 2));  // stage kt + 1 has landed (own copies)
+      cp_async_wait<kWgmmaStages - 2>();  // stage kt + 1 has landed (own copies)
       dequantize_stage(kt + 1, scale);
       asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");      // generic writes -> tensor-core reads
       __syncthreads();
