@@ -174,17 +174,10 @@ __global__ void __launch_bounds__(kGemmThreads, 2) nf4_gemm_fused(Nf4View w, con
 
 }  // namespace kernels
 
-inline void check_gemm_shape(const Nf4View& w) {
-  if (w.rows % kernels::kGemmBN != 0 || w.cols % kernels::kGemmBK != 0 || w.blocksize % 64 != 0) {
-    throw Error("nf4_gemm_fused: needs N % 128 == 0, K % 64 == 0 and a block size that is a multiple of 64 (got N=" + std::to_string(w.rows) +
-                ", K=" + std::to_string(w.cols) + ", block size " + std::to_string(w.blocksize) + ")");
-  }
-}
-
 // Y [M, N] = X [M, K] W^T with the mma.sync kernel (W read as NF4, dequantized in registers). 64-row tiles when
 // 128-row tiles would not give every SM two blocks.
 inline void nf4_gemm_mma_sync(const Nf4View& w, const __nv_bfloat16* x, int M, __nv_bfloat16* y, cudaStream_t stream = nullptr) {
-  check_gemm_shape(w);
+  check_fused_gemm_shape(w, "nf4_gemm_mma_sync");
   if (M <= 0) return;
   auto run = [&](auto kernel, int bm, int smem) {
     // Over 48 KB of shared memory needs the opt-in (per device and kernel; cheap to repeat).

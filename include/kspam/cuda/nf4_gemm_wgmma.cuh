@@ -187,11 +187,17 @@ __global__ void __launch_bounds__(kWgmmaThreads, 2) nf4_gemm_wgmma(Nf4View w, co
 
 }  // namespace kernels
 
+// The shapes the fused NF4 GEMM kernels (this one and nf4_gemm_mma_sync) take: 128-row W tiles and 64-wide K
+// steps that never straddle two scale blocks. `who` names the caller in the error.
+inline void check_fused_gemm_shape(const Nf4View& w, const char* who) {
+  if (w.rows % 128 != 0 || w.cols % 64 != 0 || w.blocksize % 64 != 0)
+    throw Error(std::string(who) + ": needs N % 128 == 0, K % 64 == 0 and a block size that is a multiple of 64 (got N=" +
+                std::to_string(w.rows) + ", K=" + std::to_string(w.cols) + ", block size " + std::to_string(w.blocksize) + ")");
+}
+
 // Y [M, N] = X [M, K] W^T on wgmma (sm_90a; see the top of this file).
 inline void nf4_gemm_wgmma(const Nf4View& w, const __nv_bfloat16* x, int M, __nv_bfloat16* y, cudaStream_t stream = nullptr) {
-  if (w.rows % kernels::kWgmmaBN != 0 || w.cols % kernels::kWgmmaBK != 0 || w.blocksize % 64 != 0)
-    throw Error("nf4_gemm_wgmma: needs N % 128 == 0, K % 64 == 0 and a block size that is a multiple of 64 (got N=" + std::to_string(w.rows) +
-                ", K=" + std::to_string(w.cols) + ", block size " + std::to_string(w.blocksize) + ")");
+  check_fused_gemm_shape(w, "nf4_gemm_wgmma");
   if (M <= 0) return;
   // Three stages: with the 8-copy table that is 101 KB of shared memory, so two blocks share an SM and one's
   // prologue and epilogue overlap the other's main loop (measured faster than four stages at one block per SM).
