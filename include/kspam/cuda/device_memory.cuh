@@ -48,6 +48,18 @@ inline int sm_count() {
   return count;
 }
 
+// Compute capability of the current device as major * 10 + minor (90 on an H100; read once).
+inline int compute_capability() {
+  static const int cc = [] {
+    int device = 0, major = 0, minor = 0;
+    KSPAM_CUDA_CHECK(cudaGetDevice(&device));
+    KSPAM_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
+    KSPAM_CUDA_CHECK(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device));
+    return 10 * major + minor;
+  }();
+  return cc;
+}
+
 template <typename T>
 class DeviceBuffer {
  public:

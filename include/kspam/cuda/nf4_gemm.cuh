@@ -196,11 +196,7 @@ inline void nf4_gemm_mma_sync(const Nf4View& w, const __nv_bfloat16* x, int M, _
 // Y [M, N] = X [M, K] W^T in one kernel that reads W as NF4: wgmma on compute capability 9.0 (this project
 // builds sm_90a code), mma.sync elsewhere. Needs N % 128 == 0, K % 64 == 0, block size a multiple of 64.
 inline void nf4_gemm_fused(const Nf4View& w, const __nv_bfloat16* x, int M, __nv_bfloat16* y, cudaStream_t stream = nullptr) {
-  int device = 0, major = 0, minor = 0;
-  KSPAM_CUDA_CHECK(cudaGetDevice(&device));
-  KSPAM_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
-  KSPAM_CUDA_CHECK(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device));
-  if (major == 9 && minor == 0)
+  if (compute_capability() == 90)
     nf4_gemm_wgmma(w, x, M, y, stream);
   else
     nf4_gemm_mma_sync(w, x, M, y, stream);
