@@ -276,6 +276,12 @@ int main(int argc, char** argv) {
       }, it);
       const double flop = 2.0 * M * s.in * s.out;
       auto tf = [&](double ms) { return flop / (ms * 1e-3) / 1e12; };
+      {
+        // Each tile width alone (nf4_gemm_wgmma picks one from these throughputs).
+        auto tiles = [&](auto launch) { return tf(time_ms([&](int i) { launch(rep.nf4[static_cast<std::size_t>(i % nn)]->view(), x.data(), M, y.data(), nullptr); }, it)); };
+        std::printf("%-20s %5d wgmma by tile width: 64 tokens %.0f, 128 tokens %.0f, 256 tokens %.0f TFLOP/s\n", s.name, M,
+                    tiles(cuda::nf4_gemm_wgmma_tiles<64>), tiles(cuda::nf4_gemm_wgmma_tiles<128>), tiles(cuda::nf4_gemm_wgmma_tiles<256>));
+      }
       std::printf("%-20s %5d %12.0f %12.0f %12.0f %14.0f %9.2fx %9.2fx %9.2fx\n", s.name, M, tf(t_cub), tf(t_fused), tf(t_wgmma), tf(t_deq), t_cub / t_fused,
                   t_cub / t_wgmma, t_cub / t_deq);
     }

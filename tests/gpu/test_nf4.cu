@@ -189,12 +189,37 @@ void test_gemv_and_gemm() {
     const double e = rel_err(to_matrix(download_bf16(y.data(), y.size()), M, N), to_matrix(download_bf16(ref.data(), ref.size()), M, N));
     check(e < 1e-2, "NF4 GEMM mma.sync M=4300 (128-row tiles) vs dequantize+cuBLAS (max rel err " + std::to_string(e) + ")");
     for (int m : {200, M}) {
+      cuda::nf4_gemm_wgmma_tiles<64>(dw.view(), dx.data(), m, y.data());
+      cuda::nf4_gemm_dequant_cublas(cublas.get(), dw.view(), dx.data(), m, ref.data(), scratch.data());
+      KSPAM_CUDA_CHECK(cudaDeviceSynchronize());
+      double er = rel_err(to_matrix(download_bf16(y.data(), static_cast<std::size_t>(m) * N), m, N),
+                          to_matrix(download_bf16(ref.data(), static_cast<std::size_t>(m) * N), m, N));
+      check(er < 1e-2, "NF4 GEMM wgmma 64-token tiles M=" + std::to_string(m) + " vs dequantize+cuBLAS (max rel err " + std::to_string(er) + ")");
+      cuda::nf4_gemm_wgmma_tiles<256>(dw.view(), dx.data(), m, y.data());
+      KSPAM_CUDA_CHECK(cudaDeviceSynchronize());
+      er = rel_err(to_matrix(download_bf16(y.data(), static_cast<std::size_t>(m) * N), m, N),
+                   to_matrix(download_bf16(ref.data(), static_cast<std::size_t>(m) * N), m, N));
+      check(er < 1e-2, "NF4 GEMM wgmma 256-token tiles M=" + std::to_string(m) + " vs dequantize+cuBLAS (max rel err " + std::to_string(er) + ")");
       cuda::nf4_gemm_wgmma(dw.view(), dx.data(), m, y.data());
       cuda::nf4_gemm_dequant_cublas(cublas.get(), dw.view(), dx.data(), m, ref.data(), scratch.data());
       KSPAM_CUDA_CHECK(cudaDeviceSynchronize());
       const double ew = rel_err(to_matrix(download_bf16(y.data(), static_cast<std::size_t>(m) * N), m, N),
                                 to_matrix(download_bf16(ref.data(), static_cast<std::size_t>(m) * N), m, N));
       check(ew < 1e-2, "NF4 GEMM wgmma M=" + std::to_string(m) + " vs dequantize+cuBLAS (max rel err " + std::to_string(ew) + ")");
+    }
+    {
+      // An odd number of 64-wide K steps (the wgmma kernel pads them to pairs) and a ragged M.
+      const int n3 = 256, k3 = 192, m3 = 77;
+      const auto wv3 = widen(random_bf16(static_cast<std::size_t>(n3) * k3, 0.02, 37));
+      const quant::Nf4Tensor t3 = quant::quantize_nf4(wv3, {n3, k3}, {64, true, 256});
+      cuda::Nf4DeviceWeight dw3(t3);
+      auto dx3 = upload_bf16(random_bf16(static_cast<std::size_t>(m3) * k3, 1.0, 38));
+      cuda::DeviceBuffer<bf16> y3(static_cast<std::size_t>(m3) * n3), ref3(static_cast<std::size_t>(m3) * n3), scratch3(static_cast<std::size_t>(n3) * k3);
+      cuda::nf4_gemm_dequant_cublas(cublas.get(), dw3.view(), dx3.data(), m3, ref3.data(), scratch3.data());
+      cuda::nf4_gemm_wgmma_tiles<128>(dw3.view(), dx3.data(), m3, y3.data());
+      KSPAM_CUDA_CHECK(cudaDeviceSynchronize());
+      const double e3 = rel_err(to_matrix(download_bf16(y3.data(), y3.size()), m3, n3), to_matrix(download_bf16(ref3.data(), ref3.size()), m3, n3));
+      check(e3 < 1e-2, "NF4 GEMM wgmma 128-token tiles, 77 x 192 x 256 (3 K steps) vs dequantize+cuBLAS (max rel err " + std::to_string(e3) + ")");
     }
     // A block size the fused kernel cannot take is refused by name.
     const quant::Nf4Tensor t32 = quant::quantize_nf4(widen(random_bf16(static_cast<std::size_t>(128) * 128, 0.02, 36)), {128, 128}, {32, true, 256});

@@ -1,38 +1,37 @@
 #pragma once
-// Hopper (sm_90a) NF4 x bf16 GEMM: Y [M, N] = X [M, K] W^T with W an NF4 [N, K], on wgmma.
+// Hopper (sm_90a) NF4 x bf16 GEMM: Y [M, N] = X [M, K] W^T with W an NF4 [N, K], on wgmma, with the
+// dequantized weight kept in registers.
 //
-// A block computes a 128 x 128 tile of Y with two warpgroups, each 64 rows x 128 columns as
-// wgmma.m64n128k16 (bf16 in, fp32 accumulate), both operands read by the tensor cores from shared memory in
-// the 128-byte-swizzled K-major layout (row r's 16-byte chunk c at chunk c ^ (r % 8); tiles 1024-byte aligned).
-// K runs in steps of 64 (one 128-byte row per operand row per stage):
-//   * X stages arrive by cp.async straight into that layout, kStages - 1 stages ahead;
-//   * W stages arrive packed (32 bytes per row) by cp.async into a staging ring, and the same threads turn
-//     them into bf16 in the swizzled layout one stage ahead of the tensor cores, while the wgmma of the current
-//     stage runs asynchronously: a byte -> bf16-pair table in 8 copies (a warp's lookups meet at most a few to
-//     a bank) and one bf16x2 multiply by the block scale (nf4_gemv's rounding). Each thread dequantizes the
-//     bytes it copied. Two block barriers per stage order it all (a warp-specialized version with mbarriers
-//     measured no faster: bench/RESULTS.md).
-// So the weight crosses HBM as NF4 and exists in bf16 only in two 16 KB shared-memory slots. Needs
-// N % 128 == 0, K % 64 == 0 and a block size that is a multiple of 64.
+// wgmma can take its A operand from registers. Here A is W: a block computes a 128 x BN tile of Y^T (128
+// weight rows, BN tokens; BN = 64, 128 or 256) with two warpgroups, each 64 weight rows x BN tokens as
+// wgmma.m64nBNk16, and every thread dequantizes exactly the W fragment it feeds to the tensor cores, so the
+// bf16 weight never touches shared memory. B is X, the only operand the tensor cores read from shared memory
+// (128-byte-swizzled K-major tiles). Per 64-wide K step:
+//   * one thread loads X's BN x 64 tile and W's 128 x 32 packed bytes with the Tensor Memory Accelerator
+//     (cuda/tensor_map.cuh), kStages - 2 steps ahead, completion counted in bytes on the step's mbarrier;
+//     X arrives in wgmma's swizzle, W in the 32-byte swizzle that puts a warp's eight 16-byte row reads in
+//     distinct banks;
+//   * each thread reads its two W rows' 16-byte pieces, gathers the four bytes its fragment needs (byte t of
+//     each word for lane t of a quad) and turns them into bf16 pairs with byte permutes on a codebook held in
+//     eight registers (no table in shared memory: its lookups would compete with the tensor cores for shared
+//     memory bandwidth), then one bf16x2 multiply by the block scale (nf4_gemv's rounding);
+//   * that dequantization runs while the previous step's wgmma still executes (two register sets).
+// One block barrier per step. The accumulators are Y^T; the epilogue transposes them through shared memory
+// so that Y is written in 16-byte row pieces. A shared-memory-operand version (both operands in shared
+// memory, W dequantized there) and a cp.async version of this one were measured slower (bench/RESULTS.md).
+// Needs N % 128 == 0, K % 64 == 0 and a block size that is a multiple of 64.
 #include <cstdint>
 #include <string>
+#include <type_traits>
 
 #include <cuda_bf16.h>
 
-#include "kspam/cuda/async_copy.cuh"
 #include "kspam/cuda/device_memory.cuh"
 #include "kspam/cuda/nf4_weight.cuh"
+#include "kspam/cuda/tensor_map.cuh"
 
 namespace kspam::cuda {
 namespace kernels {
-
-constexpr int kWgmmaBM = 128, kWgmmaBN = 128, kWgmmaBK = 64, kWgmmaThreads = 256;
-constexpr int kWgmmaTile = 128 * 128;                       // bytes of one X or bf16 W stage (128 rows x 128 bytes)
-constexpr int kWgmmaPackedStage = kWgmmaBN * 32;            // packed W bytes per stage
-constexpr int kWgmmaTableCopies = 8;                        // of the byte -> bf16-pair table (see dequantize_stage)
-template <int kWgmmaStages>
-constexpr int kWgmmaSmemBytes = 1024 /* alignment slack */ + kWgmmaStages * kWgmmaTile + 2 * kWgmmaTile +
-                                kWgmmaStages * kWgmmaPackedStage + 256 * kWgmmaTableCopies * 4;
 
 // Shared-memory matrix descriptor (PTX ISA, "Matrix Descriptor Format"): start address, stride between
 // 8-row groups (1024 bytes: 8 rows of 128 bytes), 128-byte swizzle.
@@ -46,142 +45,257 @@ __device__ __forceinline__ std::uint64_t wgmma_desc(const void* smem) {
   return d;
 }
 
-template <int kWgmmaStages>
-__global__ void __launch_bounds__(kWgmmaThreads, 2) nf4_gemm_wgmma(Nf4View w, const __nv_bfloat16* __restrict__ x, int M,
-                                                                   __nv_bfloat16* __restrict__ y) {
+// wgmma.m64nNk16 (bf16 in, fp32 accumulate) with A from four registers per thread (the mma.m16n8k16 A fragment
+// of this warp's 16 rows) and B from a shared-memory descriptor; accumulate == 0 overwrites d.
+__device__ __forceinline__ void wgmma_rs_m64n64k16(float* d, const std::uint32_t* a, std::uint64_t desc_b, int accumulate) {
+  asm volatile(
+      "{\n.reg .pred p;\nsetp.ne.b32 p, %37, 0;\n"
+      "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 "
+      "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, "
+      "{%32, %33, %34, %35}, %36, p, 1, 1, 0;\n}\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc_b), "r"(accumulate));
+}
+
+__device__ __forceinline__ void wgmma_rs_m64n128k16(float* d, const std::uint32_t* a, std::uint64_t desc_b, int accumulate) {
+  asm volatile(
+      "{\n.reg .pred p;\nsetp.ne.b32 p, %69, 0;\n"
+      "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 "
+      "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, "
+      "{%64, %65, %66, %67}, %68, p, 1, 1, 0;\n}\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc_b), "r"(accumulate));
+}
+
+__device__ __forceinline__ void wgmma_rs_m64n256k16(float* d, const std::uint32_t* a, std::uint64_t desc_b, int accumulate) {
+  asm volatile(
+      "{\n.reg .pred p;\nsetp.ne.b32 p, %133, 0;\n"
+      "wgmma.mma_async.sync.aligned.m64n256k16.f32.bf16.bf16 "
+      "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63, %64, %65, %66, %67, %68, %69, %70, %71, %72, %73, %74, %75, %76, %77, %78, %79, %80, %81, %82, %83, %84, %85, %86, %87, %88, %89, %90, %91, %92, %93, %94, %95, %96, %97, %98, %99, %100, %101, %102, %103, %104, %105, %106, %107, %108, %109, %110, %111, %112, %113, %114, %115, %116, %117, %118, %119, %120, %121, %122, %123, %124, %125, %126, %127}, "
+      "{%128, %129, %130, %131}, %132, p, 1, 1, 0;\n}\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63]), "+f"(d[64]), "+f"(d[65]), "+f"(d[66]), "+f"(d[67]), "+f"(d[68]), "+f"(d[69]), "+f"(d[70]), "+f"(d[71]), "+f"(d[72]), "+f"(d[73]), "+f"(d[74]), "+f"(d[75]), "+f"(d[76]), "+f"(d[77]), "+f"(d[78]), "+f"(d[79]), "+f"(d[80]), "+f"(d[81]), "+f"(d[82]), "+f"(d[83]), "+f"(d[84]), "+f"(d[85]), "+f"(d[86]), "+f"(d[87]), "+f"(d[88]), "+f"(d[89]), "+f"(d[90]), "+f"(d[91]), "+f"(d[92]), "+f"(d[93]), "+f"(d[94]), "+f"(d[95]), "+f"(d[96]), "+f"(d[97]), "+f"(d[98]), "+f"(d[99]), "+f"(d[100]), "+f"(d[101]), "+f"(d[102]), "+f"(d[103]), "+f"(d[104]), "+f"(d[105]), "+f"(d[106]), "+f"(d[107]), "+f"(d[108]), "+f"(d[109]), "+f"(d[110]), "+f"(d[111]), "+f"(d[112]), "+f"(d[113]), "+f"(d[114]), "+f"(d[115]), "+f"(d[116]), "+f"(d[117]), "+f"(d[118]), "+f"(d[119]), "+f"(d[120]), "+f"(d[121]), "+f"(d[122]), "+f"(d[123]), "+f"(d[124]), "+f"(d[125]), "+f"(d[126]), "+f"(d[127])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc_b), "r"(accumulate));
+}
+
+template <int BN>
+__device__ __forceinline__ void wgmma_rs(float* d, const std::uint32_t* a, std::uint64_t desc_b, int accumulate) {
+  if constexpr (BN == 64) wgmma_rs_m64n64k16(d, a, desc_b, accumulate);
+  else if constexpr (BN == 128) wgmma_rs_m64n128k16(d, a, desc_b, accumulate);
+  else wgmma_rs_m64n256k16(d, a, desc_b, accumulate);
+}
+
+// Keeps a register's value alive and unmoved up to this point: the tensor cores read wgmma's register operands
+// after the instruction has issued, so the compiler must not reuse them before the wait that retires it.
+__device__ __forceinline__ void keep_register(std::uint32_t& r) { asm volatile("" : "+r"(r)::"memory"); }
+
+// The NF4 codebook in bf16, split into low bytes (lo) and high bytes (hi): entry e is byte e % 4 of word e / 4.
+struct Nf4RegisterCodebook {
+  std::uint32_t lo[4], hi[4];
+};
+
+__device__ __forceinline__ Nf4RegisterCodebook nf4_register_codebook(const float* quant_map) {
+  Nf4RegisterCodebook cb{};
+#pragma unroll
+  for (int e = 0; e < 16; ++e) {
+    const __nv_bfloat16 v = __float2bfloat16_rn(__ldg(quant_map + e));
+    const auto bits = static_cast<std::uint32_t>(*reinterpret_cast<const unsigned short*>(&v));
+    cb.lo[e / 4] |= (bits & 0xffu) << (8 * (e % 4));
+    cb.hi[e / 4] |= (bits >> 8) << (8 * (e % 4));
+  }
+  return cb;
+}
+
+// Four packed bytes (first element in each byte's high nibble) -> four bf16 pairs (first element in the low half).
+// Byte permutes look up the low and high bytes of entries 0-7 and 8-15 with the nibble's low three bits, a
+// fifth permute keeps the right one by the nibble's top bit, and a sixth interleaves low and high bytes.
+__device__ __forceinline__ void nf4_decode_4_bytes(std::uint32_t packed, const Nf4RegisterCodebook& cb, std::uint32_t out[4]) {
+  const std::uint32_t index = packed & 0x77777777u;
+  const std::uint32_t upper = (packed >> 1) & 0x44444444u;  // 4 in each nibble whose entry is 8..15
+#pragma unroll
+  for (int half = 0; half < 2; ++half) {
+    const std::uint32_t sel = half ? index >> 16 : index;
+    const std::uint32_t pick = (half ? upper >> 16 : upper) | 0x3210u;
+    const std::uint32_t lo = __byte_perm(__byte_perm(cb.lo[0], cb.lo[1], sel), __byte_perm(cb.lo[2], cb.lo[3], sel), pick);
+    const std::uint32_t hi = __byte_perm(__byte_perm(cb.hi[0], cb.hi[1], sel), __byte_perm(cb.hi[2], cb.hi[3], sel), pick);
+    // lo/hi bytes: (second, first) element of byte 2 half, then of byte 2 half + 1.
+    out[2 * half] = __byte_perm(lo, hi, 0x4051u);
+    out[2 * half + 1] = __byte_perm(lo, hi, 0x6273u);
+  }
+}
+
+constexpr int kWgmmaThreads = 256, kWgmmaRows = 128, kWgmmaBK = 64;
+constexpr int kWgmmaWStage = kWgmmaRows * 32;  // packed W bytes per step: 128 rows x 32 bytes, 32-byte swizzle
+template <int BN>
+constexpr int kWgmmaXStage = BN * 128;      // X bytes per step: BN tokens x 64 bf16, 128-byte swizzle
+template <int BN, int kStages>
+constexpr int wgmma_smem_bytes() {
+  return 1024 /* alignment slack */ + kStages * (kWgmmaXStage<BN> + kWgmmaWStage) + kStages * 8 /* barriers */;
+}
+
+template <int BN, int kStages>
+__global__ void __launch_bounds__(kWgmmaThreads, 1)
+    nf4_gemm_wgmma(const __grid_constant__ CUtensorMap x_map, const __grid_constant__ CUtensorMap w_map, Nf4View w, int M,
+                      __nv_bfloat16* __restrict__ y) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  static_assert(kStages >= 3, "one step computing, one being dequantized ahead, one loading");
   extern __shared__ __align__(1024) unsigned char smem_raw[];
-  // 1024-byte alignment for the swizzled tiles, by an offset from smem_raw (integer arithmetic on the pointer
-  // itself would hide that it points to shared memory, and every access would become a generic load).
-  const auto raw = static_cast<std::uint32_t>(__cvta_generic_to_shared(smem_raw));
-  unsigned char* smem = smem_raw + ((1024 - (raw & 1023)) & 1023);
-  unsigned char* xs = smem;                                         // [stage][128 rows][128 bytes], swizzled
-  unsigned char* wb = xs + kWgmmaStages * kWgmmaTile;               // [2][128 rows][128 bytes], swizzled bf16
-  unsigned char* wp = wb + 2 * kWgmmaTile;                          // [stage][128 rows][32 bytes], packed
-  std::uint32_t* pair = reinterpret_cast<std::uint32_t*>(wp + kWgmmaStages * kWgmmaPackedStage);  // [256][copies]
+  unsigned char* smem = smem_raw + ((1024 - (smem_addr(smem_raw) & 1023)) & 1023);
+  unsigned char* xs = smem;                                  // [stage][BN tokens][128 bytes]
+  unsigned char* wp = xs + kStages * kWgmmaXStage<BN>;          // [stage][128 rows][32 bytes]
+  auto* full = reinterpret_cast<std::uint64_t*>(wp + kStages * kWgmmaWStage);  // [stage]: the step's tiles have landed
   __shared__ float nested_map[256];
 
   const int K = static_cast<int>(w.cols);
   const int N = static_cast<int>(w.rows);
-  const int m0 = blockIdx.y * kWgmmaBM, n0 = blockIdx.x * kWgmmaBN;
-  const int tid = threadIdx.x, lane = tid & 31;
+  const int n0 = blockIdx.x * kWgmmaRows, m0 = blockIdx.y * BN;
+  const int tid = threadIdx.x, lane = tid & 31, wg = tid >> 7;
+  const int g = lane >> 2, t = lane & 3;
   const int k_tiles = K / kWgmmaBK;
-  // This thread's W share: row wn, packed bytes [16 * wh, 16 * wh + 16) of each stage (weights 32 wh .. 32 wh + 31).
-  const int wn = tid >> 1, wh = tid & 1;
+  // Steps run in pairs (two register sets, named at compile time); an odd count gets a last step of zeros
+  // (a branch around a wgmma would make ptxas serialize every wgmma of the kernel).
+  const int k_steps = (k_tiles + 1) & ~1;
+  // This thread's weight rows (local): r0 and r0 + 8.
+  const int r0 = wg * 64 + ((tid >> 5) & 3) * 16 + g;
 
+  // One thread loads a whole step: X's BN x 64 box (rows past M and columns past K arrive as zeros) and the
+  // packed W box, both counted in bytes on the step's barrier.
   auto issue_stage = [&](int kt) {
-    const int slot = kt % kWgmmaStages, k0 = kt * kWgmmaBK;
-    unsigned char* xdst = xs + slot * kWgmmaTile;
-#pragma unroll
-    for (int i = 0; i < 4; ++i) {
-      const int chunk = tid + i * kWgmmaThreads;  // 1024 chunks: 128 rows x 8
-      const int r = chunk >> 3, c = chunk & 7;
-      const int gm = m0 + r;
-      cp_async_16(xdst + r * 128 + ((c ^ (r & 7)) << 4), x + static_cast<std::int64_t>(gm < M ? gm : 0) * K + k0 + c * 8, gm < M);
-    }
-    const std::uint8_t* src = w.packed + ((static_cast<std::int64_t>(n0 + wn) * K + k0) >> 1) + wh * 16;
-    cp_async_16(wp + slot * kWgmmaPackedStage + wn * 32 + wh * 16, src, true);
+    const int slot = kt % kStages;
+    mbarrier_arrive_expect_tx(full + slot, kWgmmaXStage<BN> + kWgmmaWStage);
+    tma_load_2d(xs + slot * kWgmmaXStage<BN>, &x_map, kt * kWgmmaBK, m0, full + slot);
+    tma_load_2d(wp + slot * kWgmmaWStage, &w_map, kt * (kWgmmaBK / 2), n0, full + slot);
   };
 
-  std::uint32_t code = 0;
-  float nested = 0.0f;
-  auto load_scale = [&](int kt) {
-    const std::int64_t b = (static_cast<std::int64_t>(n0 + wn) * K + kt * kWgmmaBK) >> w.blocksize_shift;
-    if (w.double_quant) {
-      code = __ldg(w.absmax_codes + b);
-      nested = __ldg(w.nested_absmax + (b >> w.nested_shift));
-    } else {
-      nested = __ldg(w.absmax + b);
+  // Block scales of this thread's two rows for one K step, loaded a step ahead.
+  std::uint32_t code[2] = {0, 0};
+  float nested[2] = {0.0f, 0.0f};
+  auto load_scales = [&](int kt) {
+#pragma unroll
+    for (int q = 0; q < 2; ++q) {
+      const std::int64_t b = (static_cast<std::int64_t>(n0 + r0 + 8 * q) * K + kt * kWgmmaBK) >> w.blocksize_shift;
+      if (w.double_quant) {
+        code[q] = __ldg(w.absmax_codes + b);
+        nested[q] = __ldg(w.nested_absmax + (b >> w.nested_shift));
+      } else {
+        nested[q] = __ldg(w.absmax + b);
+      }
     }
   };
-  auto scale_of = [&]() {
-    const float f = w.double_quant ? __fadd_rn(__fmul_rn(nested_map[code], nested), w.nested_offset) : nested;
+  auto scale_of = [&](int q) {
+    const float f = w.double_quant ? __fadd_rn(__fmul_rn(nested_map[code[q]], nested[q]), w.nested_offset) : nested[q];
     return __float2bfloat162_rn(f);
   };
-  // Packed stage kt (this thread's 16 bytes) -> bf16 slot kt % 2, swizzled: 4 chunks of 8 weights.
-  auto dequantize_stage = [&](int kt, __nv_bfloat162 scale) {
-    const uint4 q = *reinterpret_cast<const uint4*>(wp + (kt % kWgmmaStages) * kWgmmaPackedStage + wn * 32 + wh * 16);
-    const std::uint32_t words[4] = {q.x, q.y, q.z, q.w};
-    unsigned char* dst = wb + (kt & 1) * kWgmmaTile + wn * 128;
+
+  const Nf4RegisterCodebook cb = nf4_register_codebook(w.quant_map);
+  const std::uint32_t gather = static_cast<std::uint32_t>(t | ((t + 4) << 4));  // byte t of each of two words
+  const int swizzle = (g >> 2) & 1;  // the 32-byte swizzle swaps the two 16-byte halves of rows 4-7 of every 8
+
+  // Step kt's W fragments: a[ks][0..3] for the four k16 sub-steps.
+  auto dequantize_stage = [&](int kt, std::uint32_t (&a)[4][4]) {
+    const unsigned char* base = wp + (kt % kStages) * kWgmmaWStage;
 #pragma unroll
-    for (int i = 0; i < 4; ++i) {
-      std::uint32_t v[4];
+    for (int q = 0; q < 2; ++q) {
+      const __nv_bfloat162 s = scale_of(q);
 #pragma unroll
-      for (int j = 0; j < 4; ++j) {
-        const std::uint32_t bits = pair[((words[i] >> (8 * j)) & 0xffu) * kWgmmaTableCopies + (lane & (kWgmmaTableCopies - 1))];
-        const __nv_bfloat162 p = __hmul2(*reinterpret_cast<const __nv_bfloat162*>(&bits), scale);
-        v[j] = *reinterpret_cast<const std::uint32_t*>(&p);
+      for (int h = 0; h < 2; ++h) {
+        // Bytes 16h .. 16h + 15 of the row: sub-steps 2h and 2h + 1, 8 bytes each; lane t needs byte t of each word.
+        const uint4 v = *reinterpret_cast<const uint4*>(base + (r0 + 8 * q) * 32 + ((h ^ swizzle) << 4));
+        const std::uint32_t packed = __byte_perm(__byte_perm(v.x, v.y, gather), __byte_perm(v.z, v.w, gather), 0x5410u);
+        std::uint32_t o[4];
+        nf4_decode_4_bytes(packed, cb, o);
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+          const __nv_bfloat162 p = __hmul2(*reinterpret_cast<const __nv_bfloat162*>(&o[i]), s);
+          o[i] = *reinterpret_cast<const std::uint32_t*>(&p);
+        }
+        // Fragment registers: (row g, k 2t), (row g + 8, k 2t), (row g, k 2t + 8), (row g + 8, k 2t + 8).
+        a[2 * h][q] = o[0];
+        a[2 * h][2 + q] = o[1];
+        a[2 * h + 1][q] = o[2];
+        a[2 * h + 1][2 + q] = o[3];
       }
-      const int c = wh * 4 + i;
-      *reinterpret_cast<uint4*>(dst + ((c ^ (wn & 7)) << 4)) = make_uint4(v[0], v[1], v[2], v[3]);
     }
   };
 
-#pragma unroll
-  for (int s = 0; s < kWgmmaStages - 1; ++s) {
-    if (s < k_tiles) issue_stage(s);
-    cp_async_commit();
+  if (tid == 0) {
+    for (int s = 0; s < kStages; ++s) mbarrier_init(full + s, 1);
+    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
   }
-  load_scale(0);
-  nf4_fill_pair_table<kWgmmaTableCopies>(w, pair, nested_map);
-  __syncthreads();
-  __nv_bfloat162 scale = scale_of();
-  if (k_tiles > 1) load_scale(1);
-  cp_async_wait<kWgmmaStages - 2>();
-  dequantize_stage(0, scale);
-  asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
-  __syncthreads();
+  if (w.double_quant) nested_map[tid] = __ldg(w.nested_map + tid);
+  load_scales(0);
+  __syncthreads();  // barriers initialised, nested_map filled
+  if (tid == 0)
+    for (int s = 0; s < kStages - 2 && s < k_steps; ++s) issue_stage(s);
 
-  float d[64];
+  float d[BN / 2];
 #pragma unroll
-  for (int i = 0; i < 64; ++i) d[i] = 0.0f;
-  const int wg = tid >> 7;  // warpgroup: rows 64 wg .. 64 wg + 63
-  for (int kt = 0; kt < k_tiles; ++kt) {
-    // The tensor cores take stage kt (asynchronously).
-    asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
-    const unsigned char* xa = xs + (kt % kWgmmaStages) * kWgmmaTile + wg * 64 * 128;
-    const unsigned char* wbt = wb + (kt & 1) * kWgmmaTile;
-#pragma unroll
-    for (int ks = 0; ks < kWgmmaBK / 16; ++ks) {
-      const std::uint64_t desc_a = wgmma_desc(xa + ks * 32), desc_b = wgmma_desc(wbt + ks * 32);
-      const int accumulate = kt > 0 || ks > 0;
-      asm volatile(
-          "{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
-          "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 "
-          "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, %64, %65, p, 1, 1, 0, 0;\n}\n"
-          : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
-          : "l"(desc_a), "l"(desc_b), "r"(accumulate));
-    }
-    asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
-    // Stage kt - 1 is done in this warpgroup; after the barrier, in both: its X slot and W bf16 slot are free.
-    asm volatile("wgmma.wait_group.sync.aligned 1;\n" ::: "memory");
+  for (int i = 0; i < BN / 2; ++i) d[i] = 0.0f;
+  std::uint32_t a0[4][4], a1[4][4];
+
+  // One K step: wait for its tiles, let thread 0 start loading step kt + kStages - 2 into the slot step kt - 2
+  // used (its wgmma retired before every thread passed the barrier), dequantize while step kt - 1's wgmma runs,
+  // issue this step's wgmma, then retire step kt - 1's (or, after the last step, all of them).
+  auto step = [&](int kt, std::uint32_t (&a)[4][4], std::uint32_t (&a_prev)[4][4], auto last) {
+    mbarrier_wait(full + kt % kStages, (kt / kStages) & 1);
     __syncthreads();
-    if (kt + kWgmmaStages - 1 < k_tiles) issue_stage(kt + kWgmmaStages - 1);
-    cp_async_commit();
-    if (kt + 1 < k_tiles) {
-      scale = scale_of();
-      if (kt + 2 < k_tiles) load_scale(kt + 2);
-      cp_async_wait<kWgmmaStages - 2>();  // stage kt + 1 has landed (own copies)
-      dequantize_stage(kt + 1, scale);
-      asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");      // generic writes -> tensor-core reads
-      __syncthreads();
-    }
-  }
-  asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
-
-  // Accumulator layout: warp (tid / 32) % 4 holds rows 16 warp .. + 15 of the warpgroup's 64; d[4j .. 4j + 3] are
-  // (g, 8j + 2t), (g, 8j + 2t + 1), (g + 8, 8j + 2t), (g + 8, 8j + 2t + 1) with g = lane / 4, t = lane % 4.
-  const int g = lane >> 2, t = lane & 3;
-  const int row0 = m0 + wg * 64 + ((tid >> 5) & 3) * 16 + g;
+    if (tid == 0 && kt + kStages - 2 < k_steps) issue_stage(kt + kStages - 2);
+    if (kt < k_tiles) {
+      dequantize_stage(kt, a);
+    } else {
 #pragma unroll
-  for (int j = 0; j < 16; ++j) {
-    const int col = n0 + 8 * j + 2 * t;
-    if (row0 < M) *reinterpret_cast<__nv_bfloat162*>(y + static_cast<std::int64_t>(row0) * N + col) = __floats2bfloat162_rn(d[4 * j], d[4 * j + 1]);
-    if (row0 + 8 < M)
-      *reinterpret_cast<__nv_bfloat162*>(y + static_cast<std::int64_t>(row0 + 8) * N + col) = __floats2bfloat162_rn(d[4 * j + 2], d[4 * j + 3]);
+      for (int ks = 0; ks < 4; ++ks)
+#pragma unroll
+        for (int i = 0; i < 4; ++i) a[ks][i] = 0;
+    }
+    if (kt + 1 < k_tiles) load_scales(kt + 1);
+    asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
+    const unsigned char* xt = xs + (kt % kStages) * kWgmmaXStage<BN>;
+#pragma unroll
+    for (int ks = 0; ks < 4; ++ks) wgmma_rs<BN>(d, a[ks], wgmma_desc(xt + ks * 32), kt > 0 || ks > 0);
+    asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
+    if constexpr (decltype(last)::value) asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
+    else asm volatile("wgmma.wait_group.sync.aligned 1;\n" ::: "memory");
+#pragma unroll
+    for (int ks = 0; ks < 4; ++ks)
+#pragma unroll
+      for (int i = 0; i < 4; ++i) keep_register(a_prev[ks][i]);
+  };
+  // The last two steps are outside the loop and the very last waits for every wgmma: with the final wait after
+  // the loop instead, ptxas (CUDA 13.0) was seen moving the accumulators' reads above it on the loop's exit path.
+  const std::false_type more{};
+  const std::true_type last{};
+  int kt = 0;
+  for (; kt + 2 < k_steps; kt += 2) {
+    step(kt, a0, a1, more);
+    step(kt + 1, a1, a0, more);
+  }
+  step(kt, a0, a1, more);
+  step(kt + 1, a1, a0, last);
+  __syncthreads();  // every warpgroup is done with the pipeline's shared memory
+
+  // Epilogue. d[4j .. 4j + 3] are Y^T (row g, token 8j + 2t), (g, 8j + 2t + 1), (g + 8, 8j + 2t), (g + 8, 8j + 2t + 1)
+  // of this warp's 16 weight rows. Stage Y's tile [BN tokens][128 columns] in shared memory (rows padded by 16
+  // bytes against bank conflicts), then write it in 16-byte pieces.
+  constexpr int kYRow = kWgmmaRows + 8;  // bf16 per staged row
+  __nv_bfloat16* ys = reinterpret_cast<__nv_bfloat16*>(smem);
+#pragma unroll
+  for (int j = 0; j < BN / 8; ++j) {
+    const int tok = 8 * j + 2 * t;
+    ys[tok * kYRow + r0] = __float2bfloat16_rn(d[4 * j]);
+    ys[(tok + 1) * kYRow + r0] = __float2bfloat16_rn(d[4 * j + 1]);
+    ys[tok * kYRow + r0 + 8] = __float2bfloat16_rn(d[4 * j + 2]);
+    ys[(tok + 1) * kYRow + r0 + 8] = __float2bfloat16_rn(d[4 * j + 3]);
+  }
+  __syncthreads();
+#pragma unroll
+  for (int i = 0; i < BN * 16 / kWgmmaThreads; ++i) {
+    const int chunk = tid + i * kWgmmaThreads;  // BN rows x 16 chunks of 8 columns
+    const int tok = chunk >> 4, c = chunk & 15;
+    if (m0 + tok < M)
+      *reinterpret_cast<uint4*>(y + static_cast<std::int64_t>(m0 + tok) * N + n0 + c * 8) = *reinterpret_cast<const uint4*>(ys + tok * kYRow + c * 8);
   }
 #else
-  __trap();  // built without sm_90a code: wgmma does not exist there (nf4_gemm_fused only picks this kernel on sm_90)
+  __trap();  // built without sm_90a code: wgmma does not exist there
 #endif
 }
 
@@ -195,19 +309,39 @@ inline void check_fused_gemm_shape(const Nf4View& w, const char* who) {
                 std::to_string(w.rows) + ", K=" + std::to_string(w.cols) + ", block size " + std::to_string(w.blocksize) + ")");
 }
 
-// Y [M, N] = X [M, K] W^T on wgmma (sm_90a; see the top of this file).
-inline void nf4_gemm_wgmma(const Nf4View& w, const __nv_bfloat16* x, int M, __nv_bfloat16* y, cudaStream_t stream = nullptr) {
+// Y [M, N] = X [M, K] W^T with BN-token tiles (64, 128 or 256) on sm_90a; see the top of this file.
+template <int BN, int kStages = 4>
+inline void nf4_gemm_wgmma_tiles(const Nf4View& w, const __nv_bfloat16* x, int M, __nv_bfloat16* y, cudaStream_t stream = nullptr) {
+  static_assert(BN == 64 || BN == 128 || BN == 256, "BN: 64, 128 or 256 tokens per tile");
   check_fused_gemm_shape(w, "nf4_gemm_wgmma");
   if (M <= 0) return;
-  // Three stages: with the 8-copy table that is 101 KB of shared memory, so two blocks share an SM and one's
-  // prologue and epilogue overlap the other's main loop (measured faster than four stages at one block per SM).
-  constexpr int kStages = 3;
-  auto kernel = kernels::nf4_gemm_wgmma<kStages>;
-  constexpr int smem = kernels::kWgmmaSmemBytes<kStages>;
+  const auto K = static_cast<std::uint64_t>(w.cols);
+  const CUtensorMap x_map = make_tensor_map_2d(x, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 2, static_cast<std::uint64_t>(M), K, K * 2, BN, kernels::kWgmmaBK,
+                                               CU_TENSOR_MAP_SWIZZLE_128B);
+  const CUtensorMap w_map = make_tensor_map_2d(w.packed, CU_TENSOR_MAP_DATA_TYPE_UINT8, 1, static_cast<std::uint64_t>(w.rows), K / 2, K / 2,
+                                               kernels::kWgmmaRows, kernels::kWgmmaBK / 2, CU_TENSOR_MAP_SWIZZLE_32B);
+  auto kernel = kernels::nf4_gemm_wgmma<BN, kStages>;
+  constexpr int smem = kernels::wgmma_smem_bytes<BN, kStages>();
+  static_assert(BN * (kernels::kWgmmaRows + 8) * 2 <= smem - 1024, "the epilogue's staging tile fits in the pipeline's shared memory");
   KSPAM_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
-  const dim3 grid(static_cast<unsigned>(w.rows / kernels::kWgmmaBN), static_cast<unsigned>((M + kernels::kWgmmaBM - 1) / kernels::kWgmmaBM));
-  kernel<<<grid, kernels::kWgmmaThreads, smem, stream>>>(w, x, M, y);
+  const dim3 grid(static_cast<unsigned>(w.rows / kernels::kWgmmaRows), static_cast<unsigned>((M + BN - 1) / BN));
+  kernel<<<grid, kernels::kWgmmaThreads, smem, stream>>>(x_map, w_map, w, M, y);
   KSPAM_CUDA_LAUNCH_CHECK();
+}
+
+// Y [M, N] = X [M, K] W^T on sm_90a, with the tile width that should finish first: the waves of blocks times
+// one block's time, from each width's measured throughput with every SM busy (H100, bench_nf4 --gemm: 64 ->
+// ~260, 128 -> ~375, 256 -> ~580 TFLOP/s), so wide tiles win unless they leave most SMs idle.
+inline void nf4_gemm_wgmma(const Nf4View& w, const __nv_bfloat16* x, int M, __nv_bfloat16* y, cudaStream_t stream = nullptr) {
+  const std::int64_t row_tiles = w.rows / kernels::kWgmmaRows, sms = sm_count();
+  auto cost = [&](int bn, double tflops) {
+    const std::int64_t blocks = row_tiles * ((M + bn - 1) / bn);
+    return static_cast<double>((blocks + sms - 1) / sms) * bn / tflops;
+  };
+  const double c64 = cost(64, 260), c128 = cost(128, 375), c256 = cost(256, 580);
+  if (c256 <= c128 && c256 <= c64) nf4_gemm_wgmma_tiles<256>(w, x, M, y, stream);
+  else if (c128 <= c64) nf4_gemm_wgmma_tiles<128>(w, x, M, y, stream);
+  else nf4_gemm_wgmma_tiles<64>(w, x, M, y, stream);
 }
 
 }  // namespace kspam::cuda
