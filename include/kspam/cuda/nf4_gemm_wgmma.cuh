@@ -84,7 +84,7 @@ __device__ __forceinline__ void wgmma_rs(float* d, const std::uint32_t* a, std::
   else wgmma_rs_m64n256k16(d, a, desc_b, accumulate);
 }
 
-// Keeps a register's value alive and unmoved up to this point: the tensor cores read wgmma's register operands
+// Keeps a register's value alive up to this point: the tensor cores read wgmma's register operands
 // after the instruction has issued, so the compiler must not reuse them before the wait that retires it.
 __device__ __forceinline__ void keep_register(std::uint32_t& r) { asm volatile("" : "+r"(r)::"memory"); }
 
