@@ -77,20 +77,11 @@ __global__ void __launch_bounds__(kGemmThreads, 2) nf4_gemm_fused(Nf4View w, con
   };
 
   // This thread's block scales for K step kt: rows n0 + warp_n * 32 + j * 8 + g, j = 0..3.
-  std::uint32_t code[4];
-  float nested[4];
+  Nf4ScaleParts parts[4];
   auto load_scales = [&](int kt) {
 #pragma unroll
-    for (int j = 0; j < 4; ++j) {
-      const std::int64_t b = (static_cast<std::int64_t>(n0 + warp_n * 32 + j * 8 + g) * K + kt * kGemmBK) >> w.blocksize_shift;
-      if (w.double_quant) {
-        code[j] = __ldg(w.absmax_codes + b);
-        nested[j] = __ldg(w.nested_absmax + (b >> w.nested_shift));
-      } else {
-        code[j] = 0;
-        nested[j] = __ldg(w.absmax + b);
-      }
-    }
+    for (int j = 0; j < 4; ++j)
+      parts[j] = nf4_scale_parts(w, (static_cast<std::int64_t>(n0 + warp_n * 32 + j * 8 + g) * K + kt * kGemmBK) >> w.blocksize_shift);
   };
 
 #pragma unroll
@@ -110,11 +101,7 @@ __global__ void __launch_bounds__(kGemmThreads, 2) nf4_gemm_fused(Nf4View w, con
 
     __nv_bfloat162 scale[4];
 #pragma unroll
-    for (int j = 0; j < 4; ++j) {
-      float f = nested[j];
-      if (w.double_quant) f = __fadd_rn(__fmul_rn(nested_map[code[j]], f), w.nested_offset);
-      scale[j] = __float2bfloat162_rn(f);
-    }
+    for (int j = 0; j < 4; ++j) scale[j] = __float2bfloat162_rn(nf4_scale_value(w, parts[j], nested_map));
     if (kt + 1 < k_tiles) load_scales(kt + 1);
 
     const int slot = kt % kStages;

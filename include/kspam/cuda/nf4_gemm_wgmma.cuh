@@ -126,7 +126,7 @@ __device__ __forceinline__ void nf4_decode_4_bytes(std::uint32_t packed, const N
 constexpr int kWgmmaThreads = 256, kWgmmaRows = 128, kWgmmaBK = 64;
 constexpr int kWgmmaWStage = kWgmmaRows * 32;  // packed W bytes per step: 128 rows x 32 bytes, 32-byte swizzle
 template <int BN>
-constexpr int kWgmmaXStage = BN * 128;      // X bytes per step: BN tokens x 64 bf16, 128-byte swizzle
+constexpr int kWgmmaXStage = BN * 128;  // X bytes per step: BN tokens x 64 bf16, 128-byte swizzle
 template <int BN, int kStages>
 constexpr int wgmma_smem_bytes() {
   return 1024 /* alignment slack */ + kStages * (kWgmmaXStage<BN> + kWgmmaWStage) + kStages * 8 /* barriers */;
@@ -141,7 +141,7 @@ __global__ void __launch_bounds__(kWgmmaThreads, 1)
   extern __shared__ __align__(1024) unsigned char smem_raw[];
   unsigned char* smem = smem_raw + ((1024 - (smem_addr(smem_raw) & 1023)) & 1023);
   unsigned char* xs = smem;                                  // [stage][BN tokens][128 bytes]
-  unsigned char* wp = xs + kStages * kWgmmaXStage<BN>;          // [stage][128 rows][32 bytes]
+  unsigned char* wp = xs + kStages * kWgmmaXStage<BN>;       // [stage][128 rows][32 bytes]
   auto* full = reinterpret_cast<std::uint64_t*>(wp + kStages * kWgmmaWStage);  // [stage]: the step's tiles have landed
   __shared__ float nested_map[256];
 
@@ -167,23 +167,11 @@ __global__ void __launch_bounds__(kWgmmaThreads, 1)
   };
 
   // Block scales of this thread's two rows for one K step, loaded a step ahead.
-  std::uint32_t code[2] = {0, 0};
-  float nested[2] = {0.0f, 0.0f};
+  Nf4ScaleParts parts[2];
   auto load_scales = [&](int kt) {
 #pragma unroll
-    for (int q = 0; q < 2; ++q) {
-      const std::int64_t b = (static_cast<std::int64_t>(n0 + r0 + 8 * q) * K + kt * kWgmmaBK) >> w.blocksize_shift;
-      if (w.double_quant) {
-        code[q] = __ldg(w.absmax_codes + b);
-        nested[q] = __ldg(w.nested_absmax + (b >> w.nested_shift));
-      } else {
-        nested[q] = __ldg(w.absmax + b);
-      }
-    }
-  };
-  auto scale_of = [&](int q) {
-    const float f = w.double_quant ? __fadd_rn(__fmul_rn(nested_map[code[q]], nested[q]), w.nested_offset) : nested[q];
-    return __float2bfloat162_rn(f);
+    for (int q = 0; q < 2; ++q)
+      parts[q] = nf4_scale_parts(w, (static_cast<std::int64_t>(n0 + r0 + 8 * q) * K + kt * kWgmmaBK) >> w.blocksize_shift);
   };
 
   const Nf4RegisterCodebook cb = nf4_register_codebook(w.quant_map);
@@ -195,7 +183,7 @@ __global__ void __launch_bounds__(kWgmmaThreads, 1)
     const unsigned char* base = wp + (kt % kStages) * kWgmmaWStage;
 #pragma unroll
     for (int q = 0; q < 2; ++q) {
-      const __nv_bfloat162 s = scale_of(q);
+      const __nv_bfloat162 s = __float2bfloat162_rn(nf4_scale_value(w, parts[q], nested_map));
 #pragma unroll
       for (int h = 0; h < 2; ++h) {
         // Bytes 16h .. 16h + 15 of the row: sub-steps 2h and 2h + 1, 8 bytes each; lane t needs byte t of each word.

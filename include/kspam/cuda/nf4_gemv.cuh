@@ -180,8 +180,7 @@ __global__ void __launch_bounds__(32 * kWarps, kWarps == 16 ? 1 : S == 2 && !Ear
   const int mine = max(0, min(spw, spans - warp * spw));
   auto k_of = [&](int i) { return static_cast<std::int64_t>(warp * spw + i) * 128 + 32 * t; };
   uint4 qa[S], qb[S], xv[S][4];
-  float sa[S], sb[S];
-  std::uint32_t ca[S], cb[S];
+  Nf4ScaleParts pa[S], pb[S];
   auto load_weights = [&](int i0) {
 #pragma unroll
     for (int s = 0; s < S; ++s) {
@@ -189,21 +188,11 @@ __global__ void __launch_bounds__(32 * kWarps, kWarps == 16 ? 1 : S == 2 && !Ear
         const std::int64_t ia = ra * w.cols + k_of(i0 + s), ib = rb * w.cols + k_of(i0 + s);
         qa[s] = __ldg(reinterpret_cast<const uint4*>(w.packed + (ia >> 1)));
         qb[s] = __ldg(reinterpret_cast<const uint4*>(w.packed + (ib >> 1)));
-        const std::int64_t ba = ia >> w.blocksize_shift, bb = ib >> w.blocksize_shift;
-        if (w.double_quant) {
-          ca[s] = __ldg(w.absmax_codes + ba);
-          cb[s] = __ldg(w.absmax_codes + bb);
-          sa[s] = __ldg(w.nested_absmax + (ba >> w.nested_shift));
-          sb[s] = __ldg(w.nested_absmax + (bb >> w.nested_shift));
-        } else {
-          ca[s] = cb[s] = 0;
-          sa[s] = __ldg(w.absmax + ba);
-          sb[s] = __ldg(w.absmax + bb);
-        }
+        pa[s] = nf4_scale_parts(w, ia >> w.blocksize_shift);
+        pb[s] = nf4_scale_parts(w, ib >> w.blocksize_shift);
       } else {
         qa[s] = qb[s] = make_uint4(0, 0, 0, 0);
-        ca[s] = cb[s] = 0;
-        sa[s] = sb[s] = 0.0f;
+        pa[s] = pb[s] = Nf4ScaleParts{};
       }
     }
   };
@@ -239,13 +228,8 @@ __global__ void __launch_bounds__(32 * kWarps, kWarps == 16 ? 1 : S == 2 && !Ear
   __syncthreads();
   // The block scales of span s, as bf16 pairs for rows ra and rb.
   auto span_scales = [&](int s, __nv_bfloat162& s2a, __nv_bfloat162& s2b) {
-    float fa = sa[s], fb = sb[s];
-    if (w.double_quant) {
-      fa = __fadd_rn(__fmul_rn(nested_map[ca[s]], fa), w.nested_offset);
-      fb = __fadd_rn(__fmul_rn(nested_map[cb[s]], fb), w.nested_offset);
-    }
-    s2a = __float2bfloat162_rn(fa);
-    s2b = __float2bfloat162_rn(fb);
+    s2a = __float2bfloat162_rn(nf4_scale_value(w, pa[s], nested_map));
+    s2b = __float2bfloat162_rn(nf4_scale_value(w, pb[s], nested_map));
   };
   // MMA step m of span s as the A fragment: one table lookup and one bf16x2 multiply per two weights.
   auto fragment = [&](int s, int m, __nv_bfloat162 s2a, __nv_bfloat162 s2b, std::uint32_t (&a)[4]) {

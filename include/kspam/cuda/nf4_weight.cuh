@@ -53,6 +53,23 @@ __device__ __forceinline__ float nf4_block_scale(const Nf4View& w, std::int64_t 
   return __fadd_rn(q, w.nested_offset);
 }
 
+// The same scale in two halves, for kernels that issue the global loads a step before they need the value (the
+// loads' latency then hides behind the current step): nf4_scale_parts reads the raw parts, nf4_scale_value
+// finishes them with nf4_block_scale's float operations.
+struct Nf4ScaleParts {
+  std::uint32_t code = 0;  // 8-bit scale code (double quantization only)
+  float base = 0.0f;       // the nested absmax, or without double quantization the fp32 scale itself
+};
+
+__device__ __forceinline__ Nf4ScaleParts nf4_scale_parts(const Nf4View& w, std::int64_t b) {
+  if (!w.double_quant) return {0, __ldg(w.absmax + b)};
+  return {__ldg(w.absmax_codes + b), __ldg(w.nested_absmax + (b >> w.nested_shift))};
+}
+
+__device__ __forceinline__ float nf4_scale_value(const Nf4View& w, const Nf4ScaleParts& p, const float* nested_map_smem) {
+  return w.double_quant ? __fadd_rn(__fmul_rn(nested_map_smem[p.code], p.base), w.nested_offset) : p.base;
+}
+
 // The same scale, reading the 256-entry map through the read-only cache instead of shared memory (for
 // kernels that keep no shared tables and so need no block-wide barrier before their first weight load).
 __device__ __forceinline__ float nf4_block_scale_ldg(const Nf4View& w, std::int64_t b) {
