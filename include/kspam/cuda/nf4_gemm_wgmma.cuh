@@ -11,10 +11,12 @@
 //     (cuda/tensor_map.cuh), kStages - 2 steps ahead, completion counted in bytes on the step's mbarrier;
 //     X arrives in wgmma's swizzle, W in the 32-byte swizzle that puts a warp's eight 16-byte row reads in
 //     distinct banks;
-//   * each thread reads its two W rows' 16-byte pieces, gathers the four bytes its fragment needs (byte t of
-//     each word for lane t of a quad) and turns them into bf16 pairs with byte permutes on a codebook held in
-//     eight registers (no table in shared memory: its lookups would compete with the tensor cores for shared
-//     memory bandwidth), then one bf16x2 multiply by the block scale (nf4_gemv's rounding);
+//   * each thread reads its two W rows' 16-byte pieces and looks up the four bytes its fragment needs (byte t
+//     of each word for lane t of a quad) in a byte -> bf16-pair table in shared memory: 32 copies in 256-byte
+//     rows, so one byte permute forms the address and lane l reads copy l without bank conflicts. Then one
+//     bf16x2 multiply by the block scale (nf4_gemv's rounding). Three instructions per two weights; the byte
+//     permutes on a codebook in registers this replaced took about seven, and the table's reads (a quarter of
+//     the X tile's) leave the tensor cores enough shared-memory bandwidth (measured 1.06-1.36x faster);
 //   * that dequantization runs while the previous step's wgmma still executes (two register sets).
 // One block barrier per step. The accumulators are Y^T; the epilogue transposes them through shared memory
 // so that Y is written in 16-byte row pieces. A shared-memory-operand version (both operands in shared
@@ -88,42 +90,8 @@ __device__ __forceinline__ void wgmma_rs(float* d, const std::uint32_t* a, std::
 // after the instruction has issued, so the compiler must not reuse them before the wait that retires it.
 __device__ __forceinline__ void keep_register(std::uint32_t& r) { asm volatile("" : "+r"(r)::"memory"); }
 
-// The NF4 codebook in bf16, split into low bytes (lo) and high bytes (hi): entry e is byte e % 4 of word e / 4.
-struct Nf4RegisterCodebook {
-  std::uint32_t lo[4], hi[4];
-};
-
-__device__ __forceinline__ Nf4RegisterCodebook nf4_register_codebook(const float* quant_map) {
-  Nf4RegisterCodebook cb{};
-#pragma unroll
-  for (int e = 0; e < 16; ++e) {
-    const __nv_bfloat16 v = __float2bfloat16_rn(__ldg(quant_map + e));
-    const auto bits = static_cast<std::uint32_t>(*reinterpret_cast<const unsigned short*>(&v));
-    cb.lo[e / 4] |= (bits & 0xffu) << (8 * (e % 4));
-    cb.hi[e / 4] |= (bits >> 8) << (8 * (e % 4));
-  }
-  return cb;
-}
-
-// Four packed bytes (first element in each byte's high nibble) -> four bf16 pairs (first element in the low half).
-// Byte permutes look up the low and high bytes of entries 0-7 and 8-15 with the nibble's low three bits, a
-// fifth permute keeps the right one by the nibble's top bit, and a sixth interleaves low and high bytes.
-__device__ __forceinline__ void nf4_decode_4_bytes(std::uint32_t packed, const Nf4RegisterCodebook& cb, std::uint32_t out[4]) {
-  const std::uint32_t index = packed & 0x77777777u;
-  const std::uint32_t upper = (packed >> 1) & 0x44444444u;  // 4 in each nibble whose entry is 8..15
-#pragma unroll
-  for (int half = 0; half < 2; ++half) {
-    const std::uint32_t sel = half ? index >> 16 : index;
-    const std::uint32_t pick = (half ? upper >> 16 : upper) | 0x3210u;
-    const std::uint32_t lo = __byte_perm(__byte_perm(cb.lo[0], cb.lo[1], sel), __byte_perm(cb.lo[2], cb.lo[3], sel), pick);
-    const std::uint32_t hi = __byte_perm(__byte_perm(cb.hi[0], cb.hi[1], sel), __byte_perm(cb.hi[2], cb.hi[3], sel), pick);
-    // lo/hi bytes: (second, first) element of byte 2 half, then of byte 2 half + 1.
-    out[2 * half] = __byte_perm(lo, hi, 0x4051u);
-    out[2 * half + 1] = __byte_perm(lo, hi, 0x6273u);
-  }
-}
-
 constexpr int kWgmmaThreads = 256, kWgmmaRows = 128, kWgmmaBK = 64;
+constexpr int kWgmmaTableWords = 64;  // byte -> bf16-pair table rows of 256 bytes: 32 copies and 128 unused bytes
 constexpr int kWgmmaWStage = kWgmmaRows * 32;  // packed W bytes per step: 128 rows x 32 bytes, 32-byte swizzle
 template <int BN>
 constexpr int kWgmmaXStage = BN * 128;  // X bytes per step: BN tokens x 64 bf16, 128-byte swizzle
@@ -144,6 +112,7 @@ __global__ void __launch_bounds__(kWgmmaThreads, 1)
   unsigned char* wp = xs + kStages * kWgmmaXStage<BN>;       // [stage][128 rows][32 bytes]
   auto* full = reinterpret_cast<std::uint64_t*>(wp + kStages * kWgmmaWStage);  // [stage]: the step's tiles have landed
   __shared__ float nested_map[256];
+  __shared__ std::uint32_t pair[256 * kWgmmaTableWords];
 
   const int K = static_cast<int>(w.cols);
   const int N = static_cast<int>(w.rows);
@@ -174,8 +143,10 @@ __global__ void __launch_bounds__(kWgmmaThreads, 1)
       parts[q] = nf4_scale_parts(w, (static_cast<std::int64_t>(n0 + r0 + 8 * q) * K + kt * kWgmmaBK) >> w.blocksize_shift);
   };
 
-  const Nf4RegisterCodebook cb = nf4_register_codebook(w.quant_map);
-  const std::uint32_t gather = static_cast<std::uint32_t>(t | ((t + 4) << 4));  // byte t of each of two words
+  // The table offset of byte t of a word: one byte permute puts the byte above lane * 4 (bits 8..15 and 0..7).
+  const auto lane4 = static_cast<std::uint32_t>(lane * 4);
+  const auto select = static_cast<std::uint32_t>(0x1100 | ((4 + t) << 4));
+  const auto* table = reinterpret_cast<const unsigned char*>(pair);
   const int swizzle = (g >> 2) & 1;  // the 32-byte swizzle swaps the two 16-byte halves of rows 4-7 of every 8
 
   // Step kt's W fragments: a[ks][0..3] for the four k16 sub-steps.
@@ -188,12 +159,12 @@ __global__ void __launch_bounds__(kWgmmaThreads, 1)
       for (int h = 0; h < 2; ++h) {
         // Bytes 16h .. 16h + 15 of the row: sub-steps 2h and 2h + 1, 8 bytes each; lane t needs byte t of each word.
         const uint4 v = *reinterpret_cast<const uint4*>(base + (r0 + 8 * q) * 32 + ((h ^ swizzle) << 4));
-        const std::uint32_t packed = __byte_perm(__byte_perm(v.x, v.y, gather), __byte_perm(v.z, v.w, gather), 0x5410u);
+        const std::uint32_t words[4] = {v.x, v.y, v.z, v.w};
         std::uint32_t o[4];
-        nf4_decode_4_bytes(packed, cb, o);
 #pragma unroll
         for (int i = 0; i < 4; ++i) {
-          const __nv_bfloat162 p = __hmul2(*reinterpret_cast<const __nv_bfloat162*>(&o[i]), s);
+          const std::uint32_t bits = *reinterpret_cast<const std::uint32_t*>(table + __byte_perm(lane4, words[i], select));
+          const __nv_bfloat162 p = __hmul2(*reinterpret_cast<const __nv_bfloat162*>(&bits), s);
           o[i] = *reinterpret_cast<const std::uint32_t*>(&p);
         }
         // Fragment registers: (row g, k 2t), (row g + 8, k 2t), (row g, k 2t + 8), (row g + 8, k 2t + 8).
@@ -209,9 +180,9 @@ __global__ void __launch_bounds__(kWgmmaThreads, 1)
     for (int s = 0; s < kStages; ++s) mbarrier_init(full + s, 1);
     asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
   }
-  if (w.double_quant) nested_map[tid] = __ldg(w.nested_map + tid);
+  nf4_fill_pair_table<32, kWgmmaTableWords>(w, pair, nested_map);
   load_scales(0);
-  __syncthreads();  // barriers initialised, nested_map filled
+  __syncthreads();  // barriers initialised, tables filled
   if (tid == 0)
     for (int s = 0; s < kStages - 2 && s < k_steps; ++s) issue_stage(s);
 
@@ -318,15 +289,15 @@ inline void nf4_gemm_wgmma_tiles(const Nf4View& w, const __nv_bfloat16* x, int M
 }
 
 // Y [M, N] = X [M, K] W^T on sm_90a, with the tile width that should finish first: the waves of blocks times
-// one block's time, from each width's measured throughput with every SM busy (H100, bench_nf4 --gemm: 64 ->
-// ~260, 128 -> ~375, 256 -> ~580 TFLOP/s), so wide tiles win unless they leave most SMs idle.
+// one block's time, from each width's measured throughput with every SM busy (H100, bench_nf4 --gemm at M = 8192:
+// 64 -> ~270, 128 -> ~450, 256 -> ~620 TFLOP/s), so wide tiles win unless they leave most SMs idle.
 inline void nf4_gemm_wgmma(const Nf4View& w, const __nv_bfloat16* x, int M, __nv_bfloat16* y, cudaStream_t stream = nullptr) {
   const std::int64_t row_tiles = w.rows / kernels::kWgmmaRows, sms = sm_count();
   auto cost = [&](int bn, double tflops) {
     const std::int64_t blocks = row_tiles * ((M + bn - 1) / bn);
     return static_cast<double>((blocks + sms - 1) / sms) * bn / tflops;
   };
-  const double c64 = cost(64, 260), c128 = cost(128, 375), c256 = cost(256, 580);
+  const double c64 = cost(64, 270), c128 = cost(128, 450), c256 = cost(256, 620);
   if (c256 <= c128 && c256 <= c64) nf4_gemm_wgmma_tiles<256>(w, x, M, y, stream);
   else if (c128 <= c64) nf4_gemm_wgmma_tiles<128>(w, x, M, y, stream);
   else nf4_gemm_wgmma_tiles<64>(w, x, M, y, stream);

@@ -28,19 +28,21 @@ struct Nf4View {
 };
 
 // The tables the GEMM kernels dequantize with, filled by the block's first 256 threads (a barrier must follow):
-// pair[b * kCopies + c] = (bf16 of code b >> 4 in the low half, bf16 of code b & 15 in the high half) for each
+// pair[b * kRowWords + c] = (bf16 of code b >> 4 in the low half, bf16 of code b & 15 in the high half) for each
 // packed byte b, in kCopies copies (a power of two up to 32) so that lane l reading copy l % kCopies meets few or
-// no other lanes in its bank; copies are written rotated so a warp's stores hit distinct banks. nested_map gets
+// no other lanes in its bank; copies are written rotated so a warp's stores hit distinct banks. Rows longer than
+// kCopies words (kRowWords) leave the rest unused: a 256-byte row lets one byte permute form an address. nested_map gets
 // the 256-entry double-quantization map (zeros without double quantization).
-template <int kCopies>
+template <int kCopies, int kRowWords = kCopies>
 __device__ __forceinline__ void nf4_fill_pair_table(const Nf4View& w, std::uint32_t* pair, float* nested_map) {
   static_assert(kCopies >= 1 && kCopies <= 32 && (kCopies & (kCopies - 1)) == 0, "kCopies: a power of two up to 32");
+  static_assert(kRowWords >= kCopies, "a row holds its copies");
   const int b = threadIdx.x;
   if (b >= 256) return;
   const __nv_bfloat162 v = __floats2bfloat162_rn(__ldg(w.quant_map + (b >> 4)), __ldg(w.quant_map + (b & 15)));
   const std::uint32_t word = *reinterpret_cast<const std::uint32_t*>(&v);
 #pragma unroll 8
-  for (int l = 0; l < kCopies; ++l) pair[b * kCopies + ((l + b) & (kCopies - 1))] = word;
+  for (int l = 0; l < kCopies; ++l) pair[b * kRowWords + ((l + b) & (kCopies - 1))] = word;
   nested_map[b] = w.double_quant ? __ldg(w.nested_map + b) : 0.0f;
 }
 
