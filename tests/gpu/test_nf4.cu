@@ -195,11 +195,16 @@ void test_gemv_and_gemm() {
       double er = rel_err(to_matrix(download_bf16(y.data(), static_cast<std::size_t>(m) * N), m, N),
                           to_matrix(download_bf16(ref.data(), static_cast<std::size_t>(m) * N), m, N));
       check(er < 1e-2, "NF4 GEMM wgmma 64-token tiles M=" + std::to_string(m) + " vs dequantize+cuBLAS (max rel err " + std::to_string(er) + ")");
-      cuda::nf4_gemm_wgmma_tiles<256>(dw.view(), dx.data(), m, y.data());
-      KSPAM_CUDA_CHECK(cudaDeviceSynchronize());
-      er = rel_err(to_matrix(download_bf16(y.data(), static_cast<std::size_t>(m) * N), m, N),
-                   to_matrix(download_bf16(ref.data(), static_cast<std::size_t>(m) * N), m, N));
-      check(er < 1e-2, "NF4 GEMM wgmma 256-token tiles M=" + std::to_string(m) + " vs dequantize+cuBLAS (max rel err " + std::to_string(er) + ")");
+      for (int bn : {160, 192, 256}) {
+        if (bn == 160) cuda::nf4_gemm_wgmma_tiles<160>(dw.view(), dx.data(), m, y.data());
+        else if (bn == 192) cuda::nf4_gemm_wgmma_tiles<192>(dw.view(), dx.data(), m, y.data());
+        else cuda::nf4_gemm_wgmma_tiles<256>(dw.view(), dx.data(), m, y.data());
+        KSPAM_CUDA_CHECK(cudaDeviceSynchronize());
+        er = rel_err(to_matrix(download_bf16(y.data(), static_cast<std::size_t>(m) * N), m, N),
+                     to_matrix(download_bf16(ref.data(), static_cast<std::size_t>(m) * N), m, N));
+        check(er < 1e-2, "NF4 GEMM wgmma " + std::to_string(bn) + "-token tiles M=" + std::to_string(m) + " vs dequantize+cuBLAS (max rel err " +
+                             std::to_string(er) + ")");
+      }
       cuda::nf4_gemm_wgmma(dw.view(), dx.data(), m, y.data());
       cuda::nf4_gemm_dequant_cublas(cublas.get(), dw.view(), dx.data(), m, ref.data(), scratch.data());
       KSPAM_CUDA_CHECK(cudaDeviceSynchronize());

@@ -3,7 +3,7 @@
 // dequantized weight kept in registers.
 //
 // wgmma can take its A operand from registers. Here A is W: a block computes a 128 x BN tile of Y^T (128
-// weight rows, BN tokens; BN = 64, 128 or 256) with two warpgroups, each 64 weight rows x BN tokens as
+// weight rows, BN tokens; BN = 64, 128, 160, 192 or 256) with two warpgroups, each 64 weight rows x BN tokens as
 // wgmma.m64nBNk16, and every thread dequantizes exactly the W fragment it feeds to the tensor cores, so the
 // bf16 weight never touches shared memory. B is X, the only operand the tensor cores read from shared memory
 // (128-byte-swizzled K-major tiles). Per 64-wide K step:
@@ -69,6 +69,26 @@ __device__ __forceinline__ void wgmma_rs_m64n128k16(float* d, const std::uint32_
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc_b), "r"(accumulate));
 }
 
+__device__ __forceinline__ void wgmma_rs_m64n160k16(float* d, const std::uint32_t* a, std::uint64_t desc_b, int accumulate) {
+  asm volatile(
+      "{\n.reg .pred p;\nsetp.ne.b32 p, %85, 0;\n"
+      "wgmma.mma_async.sync.aligned.m64n160k16.f32.bf16.bf16 "
+      "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63, %64, %65, %66, %67, %68, %69, %70, %71, %72, %73, %74, %75, %76, %77, %78, %79}, "
+      "{%80, %81, %82, %83}, %84, p, 1, 1, 0;\n}\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63]), "+f"(d[64]), "+f"(d[65]), "+f"(d[66]), "+f"(d[67]), "+f"(d[68]), "+f"(d[69]), "+f"(d[70]), "+f"(d[71]), "+f"(d[72]), "+f"(d[73]), "+f"(d[74]), "+f"(d[75]), "+f"(d[76]), "+f"(d[77]), "+f"(d[78]), "+f"(d[79])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc_b), "r"(accumulate));
+}
+
+__device__ __forceinline__ void wgmma_rs_m64n192k16(float* d, const std::uint32_t* a, std::uint64_t desc_b, int accumulate) {
+  asm volatile(
+      "{\n.reg .pred p;\nsetp.ne.b32 p, %101, 0;\n"
+      "wgmma.mma_async.sync.aligned.m64n192k16.f32.bf16.bf16 "
+      "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63, %64, %65, %66, %67, %68, %69, %70, %71, %72, %73, %74, %75, %76, %77, %78, %79, %80, %81, %82, %83, %84, %85, %86, %87, %88, %89, %90, %91, %92, %93, %94, %95}, "
+      "{%96, %97, %98, %99}, %100, p, 1, 1, 0;\n}\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63]), "+f"(d[64]), "+f"(d[65]), "+f"(d[66]), "+f"(d[67]), "+f"(d[68]), "+f"(d[69]), "+f"(d[70]), "+f"(d[71]), "+f"(d[72]), "+f"(d[73]), "+f"(d[74]), "+f"(d[75]), "+f"(d[76]), "+f"(d[77]), "+f"(d[78]), "+f"(d[79]), "+f"(d[80]), "+f"(d[81]), "+f"(d[82]), "+f"(d[83]), "+f"(d[84]), "+f"(d[85]), "+f"(d[86]), "+f"(d[87]), "+f"(d[88]), "+f"(d[89]), "+f"(d[90]), "+f"(d[91]), "+f"(d[92]), "+f"(d[93]), "+f"(d[94]), "+f"(d[95])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc_b), "r"(accumulate));
+}
+
 __device__ __forceinline__ void wgmma_rs_m64n256k16(float* d, const std::uint32_t* a, std::uint64_t desc_b, int accumulate) {
   asm volatile(
       "{\n.reg .pred p;\nsetp.ne.b32 p, %133, 0;\n"
@@ -83,6 +103,8 @@ template <int BN>
 __device__ __forceinline__ void wgmma_rs(float* d, const std::uint32_t* a, std::uint64_t desc_b, int accumulate) {
   if constexpr (BN == 64) wgmma_rs_m64n64k16(d, a, desc_b, accumulate);
   else if constexpr (BN == 128) wgmma_rs_m64n128k16(d, a, desc_b, accumulate);
+  else if constexpr (BN == 160) wgmma_rs_m64n160k16(d, a, desc_b, accumulate);
+  else if constexpr (BN == 192) wgmma_rs_m64n192k16(d, a, desc_b, accumulate);
   else wgmma_rs_m64n256k16(d, a, desc_b, accumulate);
 }
 
@@ -268,10 +290,10 @@ inline void check_fused_gemm_shape(const Nf4View& w, const char* who) {
                 std::to_string(w.rows) + ", K=" + std::to_string(w.cols) + ", block size " + std::to_string(w.blocksize) + ")");
 }
 
-// Y [M, N] = X [M, K] W^T with BN-token tiles (64, 128 or 256) on sm_90a; see the top of this file.
+// Y [M, N] = X [M, K] W^T with BN-token tiles (64, 128, 160, 192 or 256) on sm_90a; see the top of this file.
 template <int BN, int kStages = 4>
 inline void nf4_gemm_wgmma_tiles(const Nf4View& w, const __nv_bfloat16* x, int M, __nv_bfloat16* y, cudaStream_t stream = nullptr) {
-  static_assert(BN == 64 || BN == 128 || BN == 256, "BN: 64, 128 or 256 tokens per tile");
+  static_assert(BN == 64 || BN == 128 || BN == 160 || BN == 192 || BN == 256, "BN: 64, 128, 160, 192 or 256 tokens per tile");
   check_fused_gemm_shape(w, "nf4_gemm_wgmma");
   if (M <= 0) return;
   const auto K = static_cast<std::uint64_t>(w.cols);
@@ -289,18 +311,31 @@ inline void nf4_gemm_wgmma_tiles(const Nf4View& w, const __nv_bfloat16* x, int M
 }
 
 // Y [M, N] = X [M, K] W^T on sm_90a, with the tile width that should finish first: the waves of blocks times
-// one block's time, from each width's measured throughput with every SM busy (H100, bench_nf4 --gemm at M = 8192:
-// 64 -> ~270, 128 -> ~450, 256 -> ~620 TFLOP/s), so wide tiles win unless they leave most SMs idle.
+// one block's time, from each width's throughput with every SM busy (H100, bench_nf4 --gemm at M = 8192, corrected
+// for that M's own waves: 64 -> ~270, 128 -> ~450, 160 -> ~520, 192 -> ~570, 256 -> ~630 TFLOP/s). Wide tiles win
+// unless they leave many SMs idle in the last wave: at M = 2544 on 2048 weight rows, 160-token tiles make 256
+// blocks (two full waves on 132 SMs) where 256-token tiles make 160 (1.2 waves).
 inline void nf4_gemm_wgmma(const Nf4View& w, const __nv_bfloat16* x, int M, __nv_bfloat16* y, cudaStream_t stream = nullptr) {
   const std::int64_t row_tiles = w.rows / kernels::kWgmmaRows, sms = sm_count();
-  auto cost = [&](int bn, double tflops) {
-    const std::int64_t blocks = row_tiles * ((M + bn - 1) / bn);
-    return static_cast<double>((blocks + sms - 1) / sms) * bn / tflops;
-  };
-  const double c64 = cost(64, 270), c128 = cost(128, 450), c256 = cost(256, 620);
-  if (c256 <= c128 && c256 <= c64) nf4_gemm_wgmma_tiles<256>(w, x, M, y, stream);
-  else if (c128 <= c64) nf4_gemm_wgmma_tiles<128>(w, x, M, y, stream);
-  else nf4_gemm_wgmma_tiles<64>(w, x, M, y, stream);
+  constexpr int kWidths[5] = {64, 128, 160, 192, 256};
+  constexpr double kTflops[5] = {270, 450, 520, 570, 630};
+  int best = 4;
+  double best_cost = 0;
+  for (int i = 4; i >= 0; --i) {  // ties go to the wider tile
+    const std::int64_t blocks = row_tiles * ((M + kWidths[i] - 1) / kWidths[i]);
+    const double cost = static_cast<double>((blocks + sms - 1) / sms) * kWidths[i] / kTflops[i];
+    if (i == 4 || cost < best_cost) {
+      best = i;
+      best_cost = cost;
+    }
+  }
+  switch (kWidths[best]) {
+    case 64: nf4_gemm_wgmma_tiles<64>(w, x, M, y, stream); break;
+    case 128: nf4_gemm_wgmma_tiles<128>(w, x, M, y, stream); break;
+    case 160: nf4_gemm_wgmma_tiles<160>(w, x, M, y, stream); break;
+    case 192: nf4_gemm_wgmma_tiles<192>(w, x, M, y, stream); break;
+    default: nf4_gemm_wgmma_tiles<256>(w, x, M, y, stream); break;
+  }
 }
 
 }  // namespace kspam::cuda
