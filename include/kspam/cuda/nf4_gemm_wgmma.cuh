@@ -48,7 +48,8 @@ __device__ __forceinline__ std::uint64_t wgmma_desc(const void* smem) {
 }
 
 // wgmma.m64nNk16 (bf16 in, fp32 accumulate) with A from four registers per thread (the mma.m16n8k16 A fragment
-// of this warp's 16 rows) and B from a shared-memory descriptor; accumulate == 0 overwrites d.
+// of this warp's 16 rows) and B from a shared-memory descriptor; accumulate == 0 overwrites d. One function per
+// N because inline assembly needs its N / 2 accumulator operands spelled out.
 __device__ __forceinline__ void wgmma_rs_m64n64k16(float* d, const std::uint32_t* a, std::uint64_t desc_b, int accumulate) {
   asm volatile(
       "{\n.reg .pred p;\nsetp.ne.b32 p, %37, 0;\n"
