@@ -279,9 +279,11 @@ int main(int argc, char** argv) {
       {
         // Each tile width alone (nf4_gemm_wgmma picks one from these throughputs).
         auto tiles = [&](auto launch) { return tf(time_ms([&](int i) { launch(rep.nf4[static_cast<std::size_t>(i % nn)]->view(), x.data(), M, y.data(), nullptr); }, it)); };
-        std::printf("%-20s %5d wgmma by tile width: 64 tokens %.0f, 128 tokens %.0f, 160 tokens %.0f, 192 tokens %.0f, 256 tokens %.0f TFLOP/s\n",
+        std::printf("%-20s %5d wgmma by tile: 64 tokens %.0f, 128 tokens %.0f, 160 tokens %.0f, 192 tokens %.0f, 256 tokens %.0f; K split in 2: "
+                    "64 tokens %.0f, 128 tokens %.0f TFLOP/s\n",
                     s.name, M, tiles(cuda::nf4_gemm_wgmma_tiles<64>), tiles(cuda::nf4_gemm_wgmma_tiles<128>), tiles(cuda::nf4_gemm_wgmma_tiles<160>),
-                    tiles(cuda::nf4_gemm_wgmma_tiles<192>), tiles(cuda::nf4_gemm_wgmma_tiles<256>));
+                    tiles(cuda::nf4_gemm_wgmma_tiles<192>), tiles(cuda::nf4_gemm_wgmma_tiles<256>), tiles(cuda::nf4_gemm_wgmma_tiles<64, 2>),
+                    tiles(cuda::nf4_gemm_wgmma_tiles<128, 2>));
       }
       std::printf("%-20s %5d %12.0f %12.0f %12.0f %14.0f %9.2fx %9.2fx %9.2fx\n", s.name, M, tf(t_cub), tf(t_fused), tf(t_wgmma), tf(t_deq), t_cub / t_fused,
                   t_cub / t_wgmma, t_cub / t_deq);

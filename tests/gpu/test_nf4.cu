@@ -195,14 +195,17 @@ void test_gemv_and_gemm() {
       double er = rel_err(to_matrix(download_bf16(y.data(), static_cast<std::size_t>(m) * N), m, N),
                           to_matrix(download_bf16(ref.data(), static_cast<std::size_t>(m) * N), m, N));
       check(er < 1e-2, "NF4 GEMM wgmma 64-token tiles M=" + std::to_string(m) + " vs dequantize+cuBLAS (max rel err " + std::to_string(er) + ")");
-      for (int bn : {160, 192, 256}) {
-        if (bn == 160) cuda::nf4_gemm_wgmma_tiles<160>(dw.view(), dx.data(), m, y.data());
-        else if (bn == 192) cuda::nf4_gemm_wgmma_tiles<192>(dw.view(), dx.data(), m, y.data());
-        else cuda::nf4_gemm_wgmma_tiles<256>(dw.view(), dx.data(), m, y.data());
+      for (int shape = 0; shape < 5; ++shape) {
+        const char* name[5] = {"160-token tiles", "192-token tiles", "256-token tiles", "64-token tiles, K split in 2", "128-token tiles, K split in 2"};
+        if (shape == 0) cuda::nf4_gemm_wgmma_tiles<160>(dw.view(), dx.data(), m, y.data());
+        else if (shape == 1) cuda::nf4_gemm_wgmma_tiles<192>(dw.view(), dx.data(), m, y.data());
+        else if (shape == 2) cuda::nf4_gemm_wgmma_tiles<256>(dw.view(), dx.data(), m, y.data());
+        else if (shape == 3) cuda::nf4_gemm_wgmma_tiles<64, 2>(dw.view(), dx.data(), m, y.data());
+        else cuda::nf4_gemm_wgmma_tiles<128, 2>(dw.view(), dx.data(), m, y.data());
         KSPAM_CUDA_CHECK(cudaDeviceSynchronize());
         er = rel_err(to_matrix(download_bf16(y.data(), static_cast<std::size_t>(m) * N), m, N),
                      to_matrix(download_bf16(ref.data(), static_cast<std::size_t>(m) * N), m, N));
-        check(er < 1e-2, "NF4 GEMM wgmma " + std::to_string(bn) + "-token tiles M=" + std::to_string(m) + " vs dequantize+cuBLAS (max rel err " +
+        check(er < 1e-2, std::string("NF4 GEMM wgmma ") + name[shape] + " M=" + std::to_string(m) + " vs dequantize+cuBLAS (max rel err " +
                              std::to_string(er) + ")");
       }
       cuda::nf4_gemm_wgmma(dw.view(), dx.data(), m, y.data());
@@ -225,6 +228,19 @@ void test_gemv_and_gemm() {
       KSPAM_CUDA_CHECK(cudaDeviceSynchronize());
       const double e3 = rel_err(to_matrix(download_bf16(y3.data(), y3.size()), m3, n3), to_matrix(download_bf16(ref3.data(), ref3.size()), m3, n3));
       check(e3 < 1e-2, "NF4 GEMM wgmma 128-token tiles, 77 x 192 x 256 (3 K steps) vs dequantize+cuBLAS (max rel err " + std::to_string(e3) + ")");
+    }
+    {
+      // K split in 2 with an odd number of steps per block (each pads its own to a pair), and a ragged M.
+      const int n4 = 256, k4 = 384, m4 = 77;
+      const quant::Nf4Tensor t4 = quant::quantize_nf4(widen(random_bf16(static_cast<std::size_t>(n4) * k4, 0.02, 39)), {n4, k4}, {64, true, 256});
+      cuda::Nf4DeviceWeight dw4(t4);
+      auto dx4 = upload_bf16(random_bf16(static_cast<std::size_t>(m4) * k4, 1.0, 40));
+      cuda::DeviceBuffer<bf16> y4(static_cast<std::size_t>(m4) * n4), ref4(static_cast<std::size_t>(m4) * n4), scratch4(static_cast<std::size_t>(n4) * k4);
+      cuda::nf4_gemm_dequant_cublas(cublas.get(), dw4.view(), dx4.data(), m4, ref4.data(), scratch4.data());
+      cuda::nf4_gemm_wgmma_tiles<128, 2>(dw4.view(), dx4.data(), m4, y4.data());
+      KSPAM_CUDA_CHECK(cudaDeviceSynchronize());
+      const double e4 = rel_err(to_matrix(download_bf16(y4.data(), y4.size()), m4, n4), to_matrix(download_bf16(ref4.data(), ref4.size()), m4, n4));
+      check(e4 < 1e-2, "NF4 GEMM wgmma, K split in 2 with 3 steps each, 77 x 384 x 256 vs dequantize+cuBLAS (max rel err " + std::to_string(e4) + ")");
     }
     // A block size the fused kernel cannot take is refused by name.
     const quant::Nf4Tensor t32 = quant::quantize_nf4(widen(random_bf16(static_cast<std::size_t>(128) * 128, 0.02, 36)), {128, 128}, {32, true, 256});

@@ -19,7 +19,8 @@
 //     the X tile's) leave the tensor cores enough shared-memory bandwidth (measured 1.06-1.36x faster);
 //   * that dequantization runs while the previous step's wgmma still executes (two register sets).
 // One block barrier per step. The accumulators are Y^T; the epilogue transposes them through shared memory
-// so that Y is written in 16-byte row pieces. A shared-memory-operand version (both operands in shared
+// so that Y is written in 16-byte row pieces. For small M, K can be split over a cluster of two blocks whose
+// partial sums meet in the first block's shared memory (16-byte remote stores; remote atomic adds were 2x slower). A shared-memory-operand version (both operands in shared
 // memory, W dequantized there) and a cp.async version of this one were measured slower (bench/RESULTS.md).
 // Needs N % 128 == 0, K % 64 == 0 and a block size that is a multiple of 64.
 #include <cstdint>
@@ -123,7 +124,26 @@ constexpr int wgmma_smem_bytes() {
   return 1024 /* alignment slack */ + kStages * (kWgmmaXStage<BN> + kWgmmaWStage) + kStages * 8 /* barriers */;
 }
 
-template <int BN, int kStages>
+// Thread-block cluster primitives (sm_90) for the split-K reduction.
+__device__ __forceinline__ unsigned cluster_rank() {
+  unsigned r;
+  asm volatile("mov.u32 %0, %%cluster_ctarank;\n" : "=r"(r));
+  return r;
+}
+__device__ __forceinline__ void cluster_sync() {
+  asm volatile("barrier.cluster.arrive.release.aligned;\nbarrier.cluster.wait.acquire.aligned;\n" ::: "memory");
+}
+// The address of this CTA's shared-memory address `addr` in cluster CTA `rank`.
+__device__ __forceinline__ std::uint32_t cluster_map(std::uint32_t addr, unsigned rank) {
+  std::uint32_t r;
+  asm volatile("mapa.shared::cluster.u32 %0, %1, %2;\n" : "=r"(r) : "r"(addr), "r"(rank));
+  return r;
+}
+__device__ __forceinline__ void cluster_store4(std::uint32_t addr, float a, float b, float c, float d) {
+  asm volatile("st.shared::cluster.v4.f32 [%0], {%1, %2, %3, %4};\n" ::"r"(addr), "f"(a), "f"(b), "f"(c), "f"(d) : "memory");
+}
+
+template <int BN, int kStages, int kSplit>
 __global__ void __launch_bounds__(kWgmmaThreads, 1)
     nf4_gemm_wgmma(const __grid_constant__ CUtensorMap x_map, const __grid_constant__ CUtensorMap w_map, Nf4View w, int M,
                       __nv_bfloat16* __restrict__ y) {
@@ -142,7 +162,8 @@ __global__ void __launch_bounds__(kWgmmaThreads, 1)
   const int n0 = blockIdx.x * kWgmmaRows, m0 = blockIdx.y * BN;
   const int tid = threadIdx.x, lane = tid & 31, wg = tid >> 7;
   const int g = lane >> 2, t = lane & 3;
-  const int k_tiles = K / kWgmmaBK;
+  // Split K: the kSplit blocks of a cluster (blockIdx.z) take consecutive thirds / halves / quarters of K.
+  const int k_tiles = K / kWgmmaBK / kSplit, k_first = static_cast<int>(blockIdx.z) * k_tiles;
   // Steps run in pairs (two register sets, named at compile time); an odd count gets a last step of zeros
   // (a branch around a wgmma would make ptxas serialize every wgmma of the kernel).
   const int k_steps = (k_tiles + 1) & ~1;
@@ -154,8 +175,8 @@ __global__ void __launch_bounds__(kWgmmaThreads, 1)
   auto issue_stage = [&](int kt) {
     const int slot = kt % kStages;
     mbarrier_arrive_expect_tx(full + slot, kWgmmaXStage<BN> + kWgmmaWStage);
-    tma_load_2d(xs + slot * kWgmmaXStage<BN>, &x_map, kt * kWgmmaBK, m0, full + slot);
-    tma_load_2d(wp + slot * kWgmmaWStage, &w_map, kt * (kWgmmaBK / 2), n0, full + slot);
+    tma_load_2d(xs + slot * kWgmmaXStage<BN>, &x_map, (k_first + kt) * kWgmmaBK, m0, full + slot);
+    tma_load_2d(wp + slot * kWgmmaWStage, &w_map, (k_first + kt) * (kWgmmaBK / 2), n0, full + slot);
   };
 
   // Block scales of this thread's two rows for one K step, loaded a step ahead.
@@ -163,7 +184,7 @@ __global__ void __launch_bounds__(kWgmmaThreads, 1)
   auto load_scales = [&](int kt) {
 #pragma unroll
     for (int q = 0; q < 2; ++q)
-      parts[q] = nf4_scale_parts(w, (static_cast<std::int64_t>(n0 + r0 + 8 * q) * K + kt * kWgmmaBK) >> w.blocksize_shift);
+      parts[q] = nf4_scale_parts(w, (static_cast<std::int64_t>(n0 + r0 + 8 * q) * K + (k_first + kt) * kWgmmaBK) >> w.blocksize_shift);
   };
 
   // The table offset of byte t of a word: one byte permute puts the byte above lane * 4 (bits 8..15 and 0..7).
@@ -255,6 +276,38 @@ __global__ void __launch_bounds__(kWgmmaThreads, 1)
   step(kt + 1, a1, a0, last);
   __syncthreads();  // every warpgroup is done with the pipeline's shared memory
 
+  if constexpr (kSplit > 1) {
+    // The cluster's partial sums meet in a tree: in each round every block whose rank has bit `level` set stores
+    // its accumulators into the pipeline memory of the block `level` below it ([group of 4][thread], 16-byte
+    // stores), which adds them; block 0 ends with the sum and writes Y.
+    const unsigned rank = cluster_rank();
+    auto* part = reinterpret_cast<float4*>(smem);
+#pragma unroll
+    for (unsigned level = 1; level < kSplit; level <<= 1) {
+      cluster_sync();  // the receivers' pipelines (or last round's reads) are done
+      const bool sender = (rank & (2 * level - 1)) == level, receiver = (rank & (2 * level - 1)) == 0;
+      if (sender) {
+        const std::uint32_t remote = cluster_map(smem_addr(part + tid), rank - level);
+#pragma unroll
+        for (int i = 0; i < BN / 8; ++i)
+          cluster_store4(remote + 16u * static_cast<std::uint32_t>(i * kWgmmaThreads), d[4 * i], d[4 * i + 1], d[4 * i + 2], d[4 * i + 3]);
+      }
+      cluster_sync();
+      if (receiver) {
+#pragma unroll
+        for (int i = 0; i < BN / 8; ++i) {
+          const float4 v = part[i * kWgmmaThreads + tid];
+          d[4 * i] += v.x;
+          d[4 * i + 1] += v.y;
+          d[4 * i + 2] += v.z;
+          d[4 * i + 3] += v.w;
+        }
+      }
+    }
+    if (rank != 0) return;
+    __syncthreads();  // before the epilogue reuses the memory
+  }
+
   // Epilogue. d[4j .. 4j + 3] are Y^T (row g, token 8j + 2t), (g, 8j + 2t + 1), (g + 8, 8j + 2t), (g + 8, 8j + 2t + 1)
   // of this warp's 16 weight rows. Stage Y's tile [BN tokens][128 columns] in shared memory (rows padded by 16
   // bytes against bank conflicts), then write it in 16-byte pieces.
@@ -292,51 +345,72 @@ inline void check_fused_gemm_shape(const Nf4View& w, const char* who) {
 }
 
 // Y [M, N] = X [M, K] W^T with BN-token tiles (64, 128, 160, 192 or 256) on sm_90a; see the top of this file.
-template <int BN, int kStages = 4>
+template <int BN, int kSplit = 1, int kStages = 4>
 inline void nf4_gemm_wgmma_tiles(const Nf4View& w, const __nv_bfloat16* x, int M, __nv_bfloat16* y, cudaStream_t stream = nullptr) {
   static_assert(BN == 64 || BN == 128 || BN == 160 || BN == 192 || BN == 256, "BN: 64, 128, 160, 192 or 256 tokens per tile");
+  static_assert(kSplit == 1 || kSplit == 2 || kSplit == 4, "K split in 1, 2 or 4 (a cluster of that many blocks)");
   check_fused_gemm_shape(w, "nf4_gemm_wgmma");
+  if ((w.cols / kernels::kWgmmaBK) % kSplit != 0)
+    throw Error("nf4_gemm_wgmma: K = " + std::to_string(w.cols) + " does not split into " + std::to_string(kSplit) + " runs of 64-wide steps");
   if (M <= 0) return;
   const auto K = static_cast<std::uint64_t>(w.cols);
   const CUtensorMap x_map = make_tensor_map_2d(x, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 2, static_cast<std::uint64_t>(M), K, K * 2, BN, kernels::kWgmmaBK,
                                                CU_TENSOR_MAP_SWIZZLE_128B);
   const CUtensorMap w_map = make_tensor_map_2d(w.packed, CU_TENSOR_MAP_DATA_TYPE_UINT8, 1, static_cast<std::uint64_t>(w.rows), K / 2, K / 2,
                                                kernels::kWgmmaRows, kernels::kWgmmaBK / 2, CU_TENSOR_MAP_SWIZZLE_32B);
-  auto kernel = kernels::nf4_gemm_wgmma<BN, kStages>;
+  auto kernel = kernels::nf4_gemm_wgmma<BN, kStages, kSplit>;
   constexpr int smem = kernels::wgmma_smem_bytes<BN, kStages>();
   static_assert(BN * (kernels::kWgmmaRows + 8) * 2 <= smem - 1024, "the epilogue's staging tile fits in the pipeline's shared memory");
+  static_assert(BN / 2 * kernels::kWgmmaThreads * 4 <= smem - 1024, "one block's partial sums fit in the pipeline's shared memory");
   KSPAM_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
-  const dim3 grid(static_cast<unsigned>(w.rows / kernels::kWgmmaRows), static_cast<unsigned>((M + BN - 1) / BN));
-  kernel<<<grid, kernels::kWgmmaThreads, smem, stream>>>(x_map, w_map, w, M, y);
-  KSPAM_CUDA_LAUNCH_CHECK();
+  cudaLaunchConfig_t config{};
+  config.gridDim = dim3(static_cast<unsigned>(w.rows / kernels::kWgmmaRows), static_cast<unsigned>((M + BN - 1) / BN), kSplit);
+  config.blockDim = dim3(kernels::kWgmmaThreads);
+  config.dynamicSmemBytes = smem;
+  config.stream = stream;
+  cudaLaunchAttribute cluster{};
+  cluster.id = cudaLaunchAttributeClusterDimension;
+  cluster.val.clusterDim.x = 1;
+  cluster.val.clusterDim.y = 1;
+  cluster.val.clusterDim.z = kSplit;
+  config.attrs = &cluster;
+  config.numAttrs = kSplit > 1 ? 1 : 0;
+  KSPAM_CUDA_CHECK(cudaLaunchKernelEx(&config, kernel, x_map, w_map, w, M, y));
 }
 
-// Y [M, N] = X [M, K] W^T on sm_90a, with the tile width that should finish first: the waves of blocks times
-// one block's time, from each width's throughput with every SM busy (H100, bench_nf4 --gemm at M = 8192, corrected
-// for that M's own waves: 64 -> ~270, 128 -> ~450, 160 -> ~520, 192 -> ~570, 256 -> ~630 TFLOP/s). Wide tiles win
-// unless they leave many SMs idle in the last wave: at M = 2544 on 2048 weight rows, 160-token tiles make 256
-// blocks (two full waves on 132 SMs) where 256-token tiles make 160 (1.2 waves).
+// Y [M, N] = X [M, K] W^T on sm_90a, with the tile shape that should finish first. A block's time is taken as
+// tokens x (its K steps + kFixedSteps) / throughput, the throughput being each width's with every SM busy (H100,
+// bench_nf4 --gemm at M = 8192, corrected for that M's own waves: 64 -> ~270, 128 -> ~450, 160 -> ~520, 192 -> ~570,
+// 256 -> ~630 TFLOP/s); the GEMM's time is that times the waves of blocks. So wide tiles win unless they leave many
+// SMs idle in the last wave (at M = 2544 on 2048 weight rows, 160-token tiles make 256 blocks, two full waves on
+// 132 SMs, where 256-token tiles make 160), and at small M two blocks splitting K (a cluster adding their partial
+// sums, about kSplitSteps steps more) beat one block with half the SMs idle. These constants picked the fastest
+// measured shape at every Qwen3-VL-2B projection for M = 512, 2544 and 8192.
 inline void nf4_gemm_wgmma(const Nf4View& w, const __nv_bfloat16* x, int M, __nv_bfloat16* y, cudaStream_t stream = nullptr) {
-  const std::int64_t row_tiles = w.rows / kernels::kWgmmaRows, sms = sm_count();
-  constexpr int kWidths[5] = {64, 128, 160, 192, 256};
-  constexpr double kTflops[5] = {270, 450, 520, 570, 630};
-  int best = 4;
+  struct Shape {
+    int tokens, split;
+    double tflops;
+    void (*run)(const Nf4View&, const __nv_bfloat16*, int, __nv_bfloat16*, cudaStream_t);
+  };
+  static constexpr Shape kShapes[] = {{256, 1, 630, nf4_gemm_wgmma_tiles<256>}, {192, 1, 570, nf4_gemm_wgmma_tiles<192>},
+                                      {160, 1, 520, nf4_gemm_wgmma_tiles<160>}, {128, 1, 450, nf4_gemm_wgmma_tiles<128>},
+                                      {64, 1, 270, nf4_gemm_wgmma_tiles<64>},   {128, 2, 450, nf4_gemm_wgmma_tiles<128, 2>},
+                                      {64, 2, 270, nf4_gemm_wgmma_tiles<64, 2>}};
+  constexpr double kFixedSteps = 4, kSplitSteps = 6;
+  const std::int64_t row_tiles = w.rows / kernels::kWgmmaRows, sms = sm_count(), k_tiles = w.cols / kernels::kWgmmaBK;
+  const Shape* best = nullptr;
   double best_cost = 0;
-  for (int i = 4; i >= 0; --i) {  // ties go to the wider tile
-    const std::int64_t blocks = row_tiles * ((M + kWidths[i] - 1) / kWidths[i]);
-    const double cost = static_cast<double>((blocks + sms - 1) / sms) * kWidths[i] / kTflops[i];
-    if (i == 4 || cost < best_cost) {
-      best = i;
+  for (const Shape& s : kShapes) {  // in order of preference on ties
+    if (k_tiles % s.split != 0) continue;
+    const std::int64_t blocks = row_tiles * ((M + s.tokens - 1) / s.tokens) * s.split;
+    const double steps = static_cast<double>(k_tiles / s.split) + kFixedSteps + (s.split > 1 ? kSplitSteps : 0);
+    const double cost = static_cast<double>((blocks + sms - 1) / sms) * s.tokens * steps / s.tflops;
+    if (best == nullptr || cost < best_cost) {
+      best = &s;
       best_cost = cost;
     }
   }
-  switch (kWidths[best]) {
-    case 64: nf4_gemm_wgmma_tiles<64>(w, x, M, y, stream); break;
-    case 128: nf4_gemm_wgmma_tiles<128>(w, x, M, y, stream); break;
-    case 160: nf4_gemm_wgmma_tiles<160>(w, x, M, y, stream); break;
-    case 192: nf4_gemm_wgmma_tiles<192>(w, x, M, y, stream); break;
-    default: nf4_gemm_wgmma_tiles<256>(w, x, M, y, stream); break;
-  }
+  best->run(w, x, M, y, stream);
 }
 
 }  // namespace kspam::cuda
