@@ -16,12 +16,13 @@
 //     rows, so one byte permute forms the address and lane l reads copy l without bank conflicts. Then one
 //     bf16x2 multiply by the block scale (nf4_gemv's rounding). Three instructions per two weights; the byte
 //     permutes on a codebook in registers this replaced took about seven, and the table's reads (a quarter of
-//     the X tile's) leave the tensor cores enough shared-memory bandwidth (measured 1.06-1.36x faster);
+//     the X tile's) leave the tensor cores enough shared-memory bandwidth (1.07-1.27x faster, bench/RESULTS.md);
 //   * that dequantization runs while the previous step's wgmma still executes (two register sets).
 // One block barrier per step. The accumulators are Y^T; the epilogue transposes them through shared memory
 // so that Y is written in 16-byte row pieces. For small M, K can be split over a cluster of two blocks whose
-// partial sums meet in the first block's shared memory (16-byte remote stores; remote atomic adds were 2x slower). A shared-memory-operand version (both operands in shared
-// memory, W dequantized there) and a cp.async version of this one were measured slower (bench/RESULTS.md).
+// partial sums meet in the first block's shared memory (16-byte remote stores; remote atomic adds were 2x
+// slower). A shared-memory-operand version (both operands in shared memory, W dequantized there) and a cp.async
+// version of this one were measured slower (bench/RESULTS.md).
 // Needs N % 128 == 0, K % 64 == 0 and a block size that is a multiple of 64.
 #include <cstdint>
 #include <string>
@@ -162,7 +163,7 @@ __global__ void __launch_bounds__(kWgmmaThreads, 1)
   const int n0 = blockIdx.x * kWgmmaRows, m0 = blockIdx.y * BN;
   const int tid = threadIdx.x, lane = tid & 31, wg = tid >> 7;
   const int g = lane >> 2, t = lane & 3;
-  // Split K: the kSplit blocks of a cluster (blockIdx.z) take consecutive thirds / halves / quarters of K.
+  // Split K: the kSplit blocks of a cluster (blockIdx.z) take consecutive equal runs of the K steps.
   const int k_tiles = K / kWgmmaBK / kSplit, k_first = static_cast<int>(blockIdx.z) * k_tiles;
   // Steps run in pairs (two register sets, named at compile time); an odd count gets a last step of zeros
   // (a branch around a wgmma would make ptxas serialize every wgmma of the kernel).

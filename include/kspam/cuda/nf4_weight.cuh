@@ -31,8 +31,8 @@ struct Nf4View {
 // pair[b * kRowWords + c] = (bf16 of code b >> 4 in the low half, bf16 of code b & 15 in the high half) for each
 // packed byte b, in kCopies copies (a power of two up to 32) so that lane l reading copy l % kCopies meets few or
 // no other lanes in its bank; copies are written rotated so a warp's stores hit distinct banks. Rows longer than
-// kCopies words (kRowWords) leave the rest unused: a 256-byte row lets one byte permute form an address. nested_map gets
-// the 256-entry double-quantization map (zeros without double quantization).
+// kCopies words (kRowWords) leave the rest unused: a 256-byte row lets one byte permute form an address.
+// nested_map gets the 256-entry double-quantization map (zeros without double quantization).
 template <int kCopies, int kRowWords = kCopies>
 __device__ __forceinline__ void nf4_fill_pair_table(const Nf4View& w, std::uint32_t* pair, float* nested_map) {
   static_assert(kCopies >= 1 && kCopies <= 32 && (kCopies & (kCopies - 1)) == 0, "kCopies: a power of two up to 32");
