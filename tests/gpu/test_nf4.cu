@@ -242,6 +242,16 @@ void test_gemv_and_gemm() {
       const double e4 = rel_err(to_matrix(download_bf16(y4.data(), y4.size()), m4, n4), to_matrix(download_bf16(ref4.data(), ref4.size()), m4, n4));
       check(e4 < 1e-2, "NF4 GEMM wgmma, K split in 2 with 3 steps each, 77 x 384 x 256 vs dequantize+cuBLAS (max rel err " + std::to_string(e4) + ")");
     }
+    // nf4_gemm picks a path by M (fused up to 512 rows on sm_90, dequantize + cuBLAS above): each against the other.
+    for (int m : {200, 1000}) {
+      cuda::nf4_gemm(cublas.get(), dw.view(), dx.data(), m, y.data(), scratch.data());
+      if (m <= cuda::kNf4FusedGemmMaxRows) cuda::nf4_gemm_dequant_cublas(cublas.get(), dw.view(), dx.data(), m, ref.data(), scratch.data());
+      else cuda::nf4_gemm_fused(dw.view(), dx.data(), m, ref.data());
+      KSPAM_CUDA_CHECK(cudaDeviceSynchronize());
+      const double ea = rel_err(to_matrix(download_bf16(y.data(), static_cast<std::size_t>(m) * N), m, N),
+                                to_matrix(download_bf16(ref.data(), static_cast<std::size_t>(m) * N), m, N));
+      check(ea < 1e-2, "NF4 GEMM nf4_gemm (path chosen by M) M=" + std::to_string(m) + " vs the other path (max rel err " + std::to_string(ea) + ")");
+    }
     // A block size the fused kernel cannot take is refused by name.
     const quant::Nf4Tensor t32 = quant::quantize_nf4(widen(random_bf16(static_cast<std::size_t>(128) * 128, 0.02, 36)), {128, 128}, {32, true, 256});
     cuda::Nf4DeviceWeight dw32(t32);

@@ -198,4 +198,17 @@ inline void nf4_gemm_dequant_cublas(cublasHandle_t h, const Nf4View& w, const __
                static_cast<int>(w.cols), 0.0f, y, CUDA_R_16BF, static_cast<int>(w.rows));
 }
 
+// Y [M, N] = X [M, K] W^T by whichever NF4 GEMM is faster at this M. Measured on the H100 for the four Qwen3-VL-2B
+// projection shapes (bench/RESULTS.md): the fused kernel up to M = 512 (1.1-1.6x faster than dequantize + cuBLAS
+// at M = 256 and 512), dequantize + cuBLAS above (the two within 10% of each other from M = 768 to 2048, then
+// dequantize + cuBLAS 1.05-1.23x faster). Elsewhere than sm_90, and for shapes the fused kernels cannot take,
+// always dequantize + cuBLAS. `scratch` (N * K bf16) is written only on that path.
+constexpr int kNf4FusedGemmMaxRows = 512;
+inline void nf4_gemm(cublasHandle_t h, const Nf4View& w, const __nv_bfloat16* x, int M, __nv_bfloat16* y, __nv_bfloat16* scratch,
+                     cudaStream_t stream = nullptr) {
+  const bool fusable = w.rows % 128 == 0 && w.cols % 64 == 0 && w.blocksize % 64 == 0;
+  if (fusable && compute_capability() == 90 && M <= kNf4FusedGemmMaxRows) nf4_gemm_fused(w, x, M, y, stream);
+  else nf4_gemm_dequant_cublas(h, w, x, M, y, scratch, stream);
+}
+
 }  // namespace kspam::cuda
