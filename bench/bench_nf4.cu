@@ -5,7 +5,8 @@
 //   * chain: a decode step's 196 GEMVs (28 layers x 7 projections; PDL, grouped launches) vs the same chain in
 //     cuBLAS bf16;
 //   * gemm: NF4 GEMM, fused kernel and dequantize+cuBLAS, vs cuBLAS bf16 GEMM on the dequantized weight, one
-//     shape at a time (TFLOP/s) and as a 28-layer prefill chain with the dequantization pipelined on a side stream;
+//     shape at a time (TFLOP/s) and as a 28-layer prefill chain (dequantization in line, pipelined on a side
+//     stream, or nf4_gemm's choice of path);
 // Shapes: the Qwen3-VL-2B language-model projections, in -> out: 2048->2048 (q, o), 2048->1024 (k, v),
 // 2048->6144 (gate, up), 6144->2048 (down). Every operand set is replicated so one sweep exceeds the 50 MB L2:
 // each timed call reads its weight from HBM, as in a real forward pass over 28 layers.
@@ -321,12 +322,17 @@ int main(int argc, char** argv) {
           pipe.release();
         }
       }, it, 1);
+      const double t_auto = time_ms([&](int) {
+        for (std::size_t i = 0; i < n; ++i) cuda::nf4_gemm(cublas.get(), dw.nf4[i]->view(), x.data(), M, y.data(), scratch.data());
+      }, it, 1);
       double flop = 0;
       for (std::size_t i = 0; i < n; ++i) flop += 2.0 * M * DecoderWeights::kProjection[i % 7]->in * DecoderWeights::kProjection[i % 7]->out;
       auto tf = [&](double ms) { return flop / (ms * 1e-3) / 1e12; };
       std::printf("\nprefill chain, 28 layers x 7 projections, M = %d: cuBLAS bf16 %.2f ms (%.0f TFLOP/s); NF4 dequantize in line + cuBLAS %.2f ms "
-                  "(%.0f, %.2fx cuBLAS); NF4 dequantize pipelined + cuBLAS %.2f ms (%.0f, %.2fx cuBLAS)\n",
-                  M, t_cub, tf(t_cub), t_inline, tf(t_inline), t_cub / t_inline, t_pipe, tf(t_pipe), t_cub / t_pipe);
+                  "(%.0f, %.2fx cuBLAS); NF4 dequantize pipelined + cuBLAS %.2f ms (%.0f, %.2fx cuBLAS); nf4_gemm (fused up to M = %d) %.2f ms "
+                  "(%.0f, %.2fx cuBLAS)\n",
+                  M, t_cub, tf(t_cub), t_inline, tf(t_inline), t_cub / t_inline, t_pipe, tf(t_pipe), t_cub / t_pipe, cuda::kNf4FusedGemmMaxRows, t_auto,
+                  tf(t_auto), t_cub / t_auto);
     }
   }
   }
