@@ -362,7 +362,7 @@ inline void nf4_gemm_wgmma_tiles(const Nf4View& w, const __nv_bfloat16* x, int M
   auto kernel = kernels::nf4_gemm_wgmma<BN, kStages, kSplit>;
   constexpr int smem = kernels::wgmma_smem_bytes<BN, kStages>();
   static_assert(BN * (kernels::kWgmmaRows + 8) * 2 <= smem - 1024, "the epilogue's staging tile fits in the pipeline's shared memory");
-  static_assert(BN / 2 * kernels::kWgmmaThreads * 4 <= smem - 1024, "one block's partial sums fit in the pipeline's shared memory");
+  static_assert(kSplit == 1 || BN / 2 * kernels::kWgmmaThreads * 4 <= smem - 1024, "one block's partial sums fit in the pipeline's shared memory");
   KSPAM_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
   cudaLaunchConfig_t config{};
   config.gridDim = dim3(static_cast<unsigned>(w.rows / kernels::kWgmmaRows), static_cast<unsigned>((M + BN - 1) / BN), kSplit);
