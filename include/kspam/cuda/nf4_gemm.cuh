@@ -206,8 +206,7 @@ inline void nf4_gemm_dequant_cublas(cublasHandle_t h, const Nf4View& w, const __
 constexpr int kNf4FusedGemmMaxRows = 512;
 inline void nf4_gemm(cublasHandle_t h, const Nf4View& w, const __nv_bfloat16* x, int M, __nv_bfloat16* y, __nv_bfloat16* scratch,
                      cudaStream_t stream = nullptr) {
-  const bool fusable = w.rows % 128 == 0 && w.cols % 64 == 0 && w.blocksize % 64 == 0;
-  if (fusable && compute_capability() == 90 && M <= kNf4FusedGemmMaxRows) nf4_gemm_fused(w, x, M, y, stream);
+  if (fused_gemm_takes(w) && compute_capability() == 90 && M <= kNf4FusedGemmMaxRows) nf4_gemm_fused(w, x, M, y, stream);
   else nf4_gemm_dequant_cublas(h, w, x, M, y, scratch, stream);
 }
 

@@ -338,9 +338,12 @@ __global__ void __launch_bounds__(kWgmmaThreads, 1)
 }  // namespace kernels
 
 // The shapes the fused NF4 GEMM kernels (this one and nf4_gemm_mma_sync) take: 128-row W tiles and 64-wide K
-// steps that never straddle two scale blocks. `who` names the caller in the error.
+// steps that never straddle two scale blocks.
+inline bool fused_gemm_takes(const Nf4View& w) { return w.rows % 128 == 0 && w.cols % 64 == 0 && w.blocksize % 64 == 0; }
+
+// Throws unless fused_gemm_takes(w); `who` names the caller in the error.
 inline void check_fused_gemm_shape(const Nf4View& w, const char* who) {
-  if (w.rows % 128 != 0 || w.cols % 64 != 0 || w.blocksize % 64 != 0)
+  if (!fused_gemm_takes(w))
     throw Error(std::string(who) + ": needs N % 128 == 0, K % 64 == 0 and a block size that is a multiple of 64 (got N=" +
                 std::to_string(w.rows) + ", K=" + std::to_string(w.cols) + ", block size " + std::to_string(w.blocksize) + ")");
 }
