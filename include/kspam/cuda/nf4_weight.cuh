@@ -72,14 +72,6 @@ __device__ __forceinline__ float nf4_scale_value(const Nf4View& w, const Nf4Scal
   return w.double_quant ? __fadd_rn(__fmul_rn(nested_map_smem[p.code], p.base), w.nested_offset) : p.base;
 }
 
-// The same scale, reading the 256-entry map through the read-only cache instead of shared memory (for
-// kernels that keep no shared tables and so need no block-wide barrier before their first weight load).
-__device__ __forceinline__ float nf4_block_scale_ldg(const Nf4View& w, std::int64_t b) {
-  if (!w.double_quant) return __ldg(w.absmax + b);
-  const float q = __fmul_rn(__ldg(w.nested_map + __ldg(w.absmax_codes + b)), __ldg(w.nested_absmax + (b >> w.nested_shift)));
-  return __fadd_rn(q, w.nested_offset);
-}
-
 // Owns the device copies of an Nf4Tensor.
 class Nf4DeviceWeight {
  public:
