@@ -57,6 +57,12 @@ inline double rel_err(const MatrixRM& got, const MatrixRM& want) {
   return (got - want).cwiseAbs().maxCoeff() / std::max(1e-30f, want.cwiseAbs().maxCoeff());
 }
 
+// rel_err of two [rows, cols] bf16 matrices on the device.
+inline double rel_err_device(const bf16* got, const bf16* want, Eigen::Index rows, Eigen::Index cols) {
+  const auto n = static_cast<std::size_t>(rows * cols);
+  return rel_err(to_matrix(download_bf16(got, n), rows, cols), to_matrix(download_bf16(want, n), rows, cols));
+}
+
 // A GPU test program's main: exit 77 (ctest: skipped) without a GPU, else run each test, report an exception as
 // a failure, print the count and exit non-zero on any failure.
 inline int run_gpu_tests(std::initializer_list<void (*)()> tests) {

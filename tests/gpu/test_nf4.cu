@@ -186,14 +186,13 @@ void test_gemv_and_gemm() {
     cuda::nf4_gemm_mma_sync(dw.view(), dx.data(), M, y.data());
     cuda::nf4_gemm_dequant_cublas(cublas.get(), dw.view(), dx.data(), M, ref.data(), scratch.data());
     KSPAM_CUDA_CHECK(cudaDeviceSynchronize());
-    const double e = rel_err(to_matrix(download_bf16(y.data(), y.size()), M, N), to_matrix(download_bf16(ref.data(), ref.size()), M, N));
+    const double e = rel_err_device(y.data(), ref.data(), M, N);
     check(e < 1e-2, "NF4 GEMM mma.sync M=4300 (128-row tiles) vs dequantize+cuBLAS (max rel err " + std::to_string(e) + ")");
     for (int m : {200, M}) {
       cuda::nf4_gemm_wgmma_tiles<64>(dw.view(), dx.data(), m, y.data());
       cuda::nf4_gemm_dequant_cublas(cublas.get(), dw.view(), dx.data(), m, ref.data(), scratch.data());
       KSPAM_CUDA_CHECK(cudaDeviceSynchronize());
-      double er = rel_err(to_matrix(download_bf16(y.data(), static_cast<std::size_t>(m) * N), m, N),
-                          to_matrix(download_bf16(ref.data(), static_cast<std::size_t>(m) * N), m, N));
+      double er = rel_err_device(y.data(), ref.data(), m, N);
       check(er < 1e-2, "NF4 GEMM wgmma 64-token tiles M=" + std::to_string(m) + " vs dequantize+cuBLAS (max rel err " + std::to_string(er) + ")");
       for (int shape = 0; shape < 5; ++shape) {
         const char* name[5] = {"160-token tiles", "192-token tiles", "256-token tiles", "64-token tiles, K split in 2", "128-token tiles, K split in 2"};
@@ -203,16 +202,14 @@ void test_gemv_and_gemm() {
         else if (shape == 3) cuda::nf4_gemm_wgmma_tiles<64, 2>(dw.view(), dx.data(), m, y.data());
         else cuda::nf4_gemm_wgmma_tiles<128, 2>(dw.view(), dx.data(), m, y.data());
         KSPAM_CUDA_CHECK(cudaDeviceSynchronize());
-        er = rel_err(to_matrix(download_bf16(y.data(), static_cast<std::size_t>(m) * N), m, N),
-                     to_matrix(download_bf16(ref.data(), static_cast<std::size_t>(m) * N), m, N));
+        er = rel_err_device(y.data(), ref.data(), m, N);
         check(er < 1e-2, std::string("NF4 GEMM wgmma ") + name[shape] + " M=" + std::to_string(m) + " vs dequantize+cuBLAS (max rel err " +
                              std::to_string(er) + ")");
       }
       cuda::nf4_gemm_wgmma(dw.view(), dx.data(), m, y.data());
       cuda::nf4_gemm_dequant_cublas(cublas.get(), dw.view(), dx.data(), m, ref.data(), scratch.data());
       KSPAM_CUDA_CHECK(cudaDeviceSynchronize());
-      const double ew = rel_err(to_matrix(download_bf16(y.data(), static_cast<std::size_t>(m) * N), m, N),
-                                to_matrix(download_bf16(ref.data(), static_cast<std::size_t>(m) * N), m, N));
+      const double ew = rel_err_device(y.data(), ref.data(), m, N);
       check(ew < 1e-2, "NF4 GEMM wgmma M=" + std::to_string(m) + " vs dequantize+cuBLAS (max rel err " + std::to_string(ew) + ")");
     }
     {
@@ -226,7 +223,7 @@ void test_gemv_and_gemm() {
       cuda::nf4_gemm_dequant_cublas(cublas.get(), dw3.view(), dx3.data(), m3, ref3.data(), scratch3.data());
       cuda::nf4_gemm_wgmma_tiles<128>(dw3.view(), dx3.data(), m3, y3.data());
       KSPAM_CUDA_CHECK(cudaDeviceSynchronize());
-      const double e3 = rel_err(to_matrix(download_bf16(y3.data(), y3.size()), m3, n3), to_matrix(download_bf16(ref3.data(), ref3.size()), m3, n3));
+      const double e3 = rel_err_device(y3.data(), ref3.data(), m3, n3);
       check(e3 < 1e-2, "NF4 GEMM wgmma 128-token tiles, 77 x 192 x 256 (3 K steps) vs dequantize+cuBLAS (max rel err " + std::to_string(e3) + ")");
     }
     {
@@ -239,7 +236,7 @@ void test_gemv_and_gemm() {
       cuda::nf4_gemm_dequant_cublas(cublas.get(), dw4.view(), dx4.data(), m4, ref4.data(), scratch4.data());
       cuda::nf4_gemm_wgmma_tiles<128, 2>(dw4.view(), dx4.data(), m4, y4.data());
       KSPAM_CUDA_CHECK(cudaDeviceSynchronize());
-      const double e4 = rel_err(to_matrix(download_bf16(y4.data(), y4.size()), m4, n4), to_matrix(download_bf16(ref4.data(), ref4.size()), m4, n4));
+      const double e4 = rel_err_device(y4.data(), ref4.data(), m4, n4);
       check(e4 < 1e-2, "NF4 GEMM wgmma, K split in 2 with 3 steps each, 77 x 384 x 256 vs dequantize+cuBLAS (max rel err " + std::to_string(e4) + ")");
     }
     // nf4_gemm picks a path by M (fused up to 512 rows on sm_90, dequantize + cuBLAS above): each against the other.
@@ -248,8 +245,7 @@ void test_gemv_and_gemm() {
       if (m <= cuda::kNf4FusedGemmMaxRows) cuda::nf4_gemm_dequant_cublas(cublas.get(), dw.view(), dx.data(), m, ref.data(), scratch.data());
       else cuda::nf4_gemm_fused(dw.view(), dx.data(), m, ref.data());
       KSPAM_CUDA_CHECK(cudaDeviceSynchronize());
-      const double ea = rel_err(to_matrix(download_bf16(y.data(), static_cast<std::size_t>(m) * N), m, N),
-                                to_matrix(download_bf16(ref.data(), static_cast<std::size_t>(m) * N), m, N));
+      const double ea = rel_err_device(y.data(), ref.data(), m, N);
       check(ea < 1e-2, "NF4 GEMM nf4_gemm (path chosen by M) M=" + std::to_string(m) + " vs the other path (max rel err " + std::to_string(ea) + ")");
     }
     // A block size the fused kernel cannot take is refused by name.
