@@ -52,7 +52,7 @@ int main(int argc, char** argv) {
       auto w = upload_bf16(w_bits);
       auto xcat = upload_bf16(random_bf16(static_cast<std::size_t>(M) * ld, 1.0, 10));
       auto dycat = upload_bf16(random_bf16(static_cast<std::size_t>(M) * ldy, 1.0, 11));
-      cuda::DeviceBuffer<bf16> y(static_cast<std::size_t>(M) * s.out), dx(static_cast<std::size_t>(M) * s.in), h(static_cast<std::size_t>(M) * s.in);
+      cuda::DeviceBuffer<bf16> y(static_cast<std::size_t>(M) * s.out), dx(static_cast<std::size_t>(M) * s.in);
       const int it = std::max(5, iters / 5);
       // Base: y = x W^T and dx = dy W (what a frozen linear layer costs in a training step).
       const double t_base = time_ms([&](int) {
@@ -74,8 +74,8 @@ int main(int argc, char** argv) {
       layer_p.set_base_dense(w.data());
       layer_p.set_adapter(A, B);
       const double t_fused_p = time_ms([&](int i) {
-        layer_p.forward(cublas.get(), xcat.data(), M, y.data(), true, static_cast<std::uint64_t>(i), h.data());
-        layer_p.backward(cublas.get(), dycat.data(), xcat.data(), M, dx.data(), s.in, true, static_cast<std::uint64_t>(i), h.data());
+        layer_p.forward(cublas.get(), xcat.data(), M, y.data(), true, static_cast<std::uint64_t>(i));
+        layer_p.backward(cublas.get(), dycat.data(), xcat.data(), M, dx.data(), s.in, true, static_cast<std::uint64_t>(i));
       }, it);
       // QLoRA as trained: NF4 base dequantized per call into a shared workspace (no resident bf16 copy), dropout 0.05.
       const cuda::Nf4DeviceWeight w_nf4(quant::quantize_nf4_bf16(w_bits, {s.out, s.in}));
@@ -84,8 +84,8 @@ int main(int argc, char** argv) {
       layer_q.set_base_nf4_streamed(w_nf4.view(), workspace.data());
       layer_q.set_adapter(A, B);
       const double t_qlora = time_ms([&](int i) {
-        layer_q.forward(cublas.get(), xcat.data(), M, y.data(), true, static_cast<std::uint64_t>(i), h.data());
-        layer_q.backward(cublas.get(), dycat.data(), xcat.data(), M, dx.data(), s.in, true, static_cast<std::uint64_t>(i), h.data());
+        layer_q.forward(cublas.get(), xcat.data(), M, y.data(), true, static_cast<std::uint64_t>(i));
+        layer_q.backward(cublas.get(), dycat.data(), xcat.data(), M, dx.data(), s.in, true, static_cast<std::uint64_t>(i));
       }, it);
       // The plain form: one launch per product (PEFT's structure on top of a base linear), 8 GEMMs.
       cuda::DeviceBuffer<bf16> a16(A.size()), b16(B.size()), u(static_cast<std::size_t>(M) * r), du(static_cast<std::size_t>(M) * r);
@@ -112,23 +112,78 @@ int main(int argc, char** argv) {
                   100 * (t_fused / t_base - 1), t_plain * 1e3, 100 * (t_plain / t_base - 1), t_fused_p * 1e3, 100 * (t_fused_p / t_base - 1),
                   t_qlora * 1e3, 100 * (t_qlora / t_base - 1));
       {
+        // The same steps as GPU time: 10 steps captured in a CUDA graph, no host launch cost between kernels.
+        auto* hd = cublas.get();
+        auto g = [&](const std::function<void(int, cudaStream_t)>& f) {
+          const double ms = time_graph_ms(f, 10);
+          KSPAM_CUBLAS_CHECK(cublasSetStream(hd, nullptr));  // the graph's stream is gone
+          return 1e3 * ms;
+        };
+        const double g_base = g([&](int, cudaStream_t st) {
+          KSPAM_CUBLAS_CHECK(cublasSetStream(hd, st));
+          cuda::gemm_bf16_rm(hd, false, true, M, s.out, s.in, 1.0f, xcat.data(), ld, w.data(), s.in, 0.0f, y.data(), CUDA_R_16BF, s.out);
+          cuda::gemm_bf16_rm(hd, false, false, M, s.in, s.out, 1.0f, dycat.data(), ldy, w.data(), s.in, 0.0f, dx.data(), CUDA_R_16BF, s.in);
+        });
+        auto step = [&](cuda::LoraCudaLayer& l) {
+          return g([&](int i, cudaStream_t st) {
+            l.forward(hd, xcat.data(), M, y.data(), true, static_cast<std::uint64_t>(i), st);
+            l.backward(hd, dycat.data(), xcat.data(), M, dx.data(), s.in, true, static_cast<std::uint64_t>(i), st);
+          });
+        };
+        const double g_fused = step(layer), g_fused_p = step(layer_p), g_qlora = step(layer_q);
+        std::printf("%27s as CUDA graphs, us: base %.1f | fused %.1f (%+.1f%%) | fused+p %.1f (%+.1f%%) | qlora %.1f (%+.1f%%)\n", "", g_base, g_fused,
+                    100 * (g_fused / g_base - 1), g_fused_p, 100 * (g_fused_p / g_base - 1), g_qlora, 100 * (g_qlora / g_base - 1));
+      }
+      {
         // Where the fused layout's time goes: each of its cuBLAS products alone, same shapes and strides.
         auto pcat = upload_bf16(random_bf16(static_cast<std::size_t>(s.out + r) * ld, 0.02, 13));
         auto* hd = cublas.get();
-        auto t = [&](const std::function<void()>& f) { return 1e3 * time_ms([&](int) { f(); }, it); };
-        const double t_u = t([&] { cuda::gemm_bf16_rm(hd, false, true, M, r, s.in, 1.0f, xcat.data(), ld, pcat.data(), ld, 0.0f, u.data(), CUDA_R_16BF, r); });
-        const double t_y = t([&] { cuda::gemm_bf16_rm(hd, false, true, M, s.out, ld, 1.0f, xcat.data(), ld, pcat.data(), ld, 0.0f, y.data(), CUDA_R_16BF, s.out); });
-        const double t_y0 = t([&] { cuda::gemm_bf16_rm(hd, false, true, M, s.out, s.in, 1.0f, xcat.data(), ld, pcat.data(), ld, 0.0f, y.data(), CUDA_R_16BF, s.out); });
-        const double t_du = t([&] { cuda::gemm_bf16_rm(hd, false, false, M, r, s.out, 1.0f, dycat.data(), ldy, pcat.data() + s.in, ld, 0.0f, du.data(), CUDA_R_16BF, r); });
-        const double t_dx = t([&] { cuda::gemm_bf16_rm(hd, false, false, M, s.in, s.out + r, 1.0f, dycat.data(), ldy, pcat.data(), ld, 0.0f, dx.data(), CUDA_R_16BF, s.in); });
-        const double t_da = t([&] { cuda::gemm_bf16_rm(hd, true, false, r, s.in, M, 1.0f, du.data(), r, xcat.data(), ld, 1.0f, dA.data(), CUDA_R_32F, s.in); });
-        const double t_db = t([&] { cuda::gemm_bf16_rm(hd, true, false, s.out, r, M, 2.0f, dycat.data(), ldy, u.data(), r, 1.0f, dB.data(), CUDA_R_32F, r); });
-        std::printf("%27s each alone, us: u = x A^T %.1f | y, K + r %.1f (K alone %.1f) | du = dy sB %.1f | dx, K + r %.1f | dA %.1f | dB %.1f\n", "", t_u,
-                    t_y, t_y0, t_du, t_dx, t_da, t_db);
+        // GPU time per call: 20 calls captured in a CUDA graph, so host launch cost (several us per cuBLAS call)
+        // does not hide how long these short kernels run.
+        auto t = [&](const std::function<void(cudaStream_t)>& f) {
+          const double ms = time_graph_ms([&](int, cudaStream_t st) {
+            KSPAM_CUBLAS_CHECK(cublasSetStream(hd, st));
+            f(st);
+          }, 20);
+          KSPAM_CUBLAS_CHECK(cublasSetStream(hd, nullptr));
+          return 1e3 * ms;
+        };
+        const double t_u = t([&](cudaStream_t) { cuda::gemm_bf16_rm(hd, false, true, M, r, s.in, 1.0f, xcat.data(), ld, pcat.data(), ld, 0.0f, u.data(), CUDA_R_16BF, r); });
+        const double t_y = t([&](cudaStream_t) { cuda::gemm_bf16_rm(hd, false, true, M, s.out, ld, 1.0f, xcat.data(), ld, pcat.data(), ld, 0.0f, y.data(), CUDA_R_16BF, s.out); });
+        const double t_y0 = t([&](cudaStream_t) { cuda::gemm_bf16_rm(hd, false, true, M, s.out, s.in, 1.0f, xcat.data(), ld, pcat.data(), ld, 0.0f, y.data(), CUDA_R_16BF, s.out); });
+        const double t_du = t([&](cudaStream_t) { cuda::gemm_bf16_rm(hd, false, false, M, r, s.out, 1.0f, dycat.data(), ldy, pcat.data() + s.in, ld, 0.0f, du.data(), CUDA_R_16BF, r); });
+        const double t_dx = t([&](cudaStream_t) { cuda::gemm_bf16_rm(hd, false, false, M, s.in, s.out + r, 1.0f, dycat.data(), ldy, pcat.data(), ld, 0.0f, dx.data(), CUDA_R_16BF, s.in); });
+        const double t_da = t([&](cudaStream_t) { cuda::gemm_bf16_rm(hd, true, false, r, s.in, M, 1.0f, du.data(), r, xcat.data(), ld, 1.0f, dA.data(), CUDA_R_32F, s.in); });
+        const double t_db = t([&](cudaStream_t) { cuda::gemm_bf16_rm(hd, true, false, s.out, r, M, 2.0f, dycat.data(), ldy, u.data(), r, 1.0f, dB.data(), CUDA_R_32F, r); });
+        std::printf("%27s each alone, us: u = x A^T %.1f | y, K + r %.1f (K alone %.1f) | du = dy sB %.1f | dx, K + r %.1f | dA %.1f | dB %.1f (cuBLAS)\n", "",
+                    t_u, t_y, t_y0, t_du, t_dx, t_da, t_db);
+        // The layer's dropout kernels, the same kernels without dropout (the layer takes cuBLAS there: compare with
+        // the line above), and a copy of x (one read, one write) as a yardstick.
+        namespace k = cuda::kernels;
+        const nn::DropoutMask none, mask(7, 0.05);
+        const unsigned pb = static_cast<unsigned>((M + 15) / 16);
+        const bool wide = s.in > 4096;  // the layer's cluster choice (cuda/lora.cuh, masked_input_grad)
+        const dim3 grid(static_cast<unsigned>(s.in / k::kRowReduceCols), wide ? 2 : 4), block(k::kRowReduceWarps * 32);
+        auto reduce = [&](bool add, const nn::DropoutMask& m, cudaStream_t st) {
+          if (wide) {
+            if (add) k::lora_row_reduce<1, true, 2><<<grid, block, 0, st>>>(xcat.data(), ld, M, r, du.data(), r, 1.0f, dA.data(), s.in, 1, m, a16.data(), dx.data(), s.in);
+            else k::lora_row_reduce<1, false, 2><<<grid, block, 0, st>>>(xcat.data(), ld, M, r, du.data(), r, 1.0f, dA.data(), s.in, 1, m, a16.data(), nullptr, 0);
+          } else {
+            if (add) k::lora_row_reduce<1, true, 4><<<grid, block, 0, st>>>(xcat.data(), ld, M, r, du.data(), r, 1.0f, dA.data(), s.in, 1, m, a16.data(), dx.data(), s.in);
+            else k::lora_row_reduce<1, false, 4><<<grid, block, 0, st>>>(xcat.data(), ld, M, r, du.data(), r, 1.0f, dA.data(), s.in, 1, m, a16.data(), nullptr, 0);
+          }
+        };
+        const double k_up = t([&](cudaStream_t st) { k::lora_project<2><<<pb, 256, 0, st>>>(xcat.data(), ld, M, s.in, a16.data(), xcat.data() + s.in, ld, mask); });
+        const double k_u = t([&](cudaStream_t st) { k::lora_project<2><<<pb, 256, 0, st>>>(xcat.data(), ld, M, s.in, a16.data(), xcat.data() + s.in, ld, none); });
+        const double k_dap = t([&](cudaStream_t st) { reduce(true, mask, st); });
+        const double k_da = t([&](cudaStream_t st) { reduce(false, none, st); });
+        const double t_copy = t([&](cudaStream_t st) { KSPAM_CUDA_CHECK(cudaMemcpyAsync(dx.data(), xcat.data(), dx.size() * sizeof(bf16), cudaMemcpyDeviceToDevice, st)); });
+        std::printf("%27s dropout kernels, us: u = dropout(x) A^T %.1f | dA and dx's masked part %.1f || without dropout: u %.1f, dA %.1f || copy of x %.1f\n", "",
+                    k_up, k_dap, k_u, k_da, t_copy);
       }
     }
   }
-  std::printf("\nfused+p = fused layout with dropout 0.05 (mask kernel on the input, masked low-rank add on dx);\n"
+  std::printf("\nfused+p = fused layout with dropout 0.05 (the mask redrawn in the u and dA kernels, dx's masked part inside the dA pass);\n"
               "qlora = the same with an NF4 base dequantized into a shared workspace on every forward and backward.\n");
     return 0;
 }

@@ -1,6 +1,7 @@
 // The CUDA LoRA layer against the CPU reference (nn/lora_linear.hpp, itself checked against PyTorch + PEFT) on
 // random inputs: forward, dx and the adapter gradients within bf16 tolerance, on a dense and an NF4 base, with
-// and without dropout (same seeded mask). Exits 77 (ctest: skipped) without an NVIDIA GPU.
+// and without dropout (same seeded mask), for r = 8, 16 and 32, row counts that are not a multiple of 16, and a
+// shape outside the LoRA kernels' rules (the cuBLAS path). Exits 77 (ctest: skipped) without an NVIDIA GPU.
 // GCC 12 misreports std::string concatenation at -O3 (bug 105329); the CXX flags say -Wno-restrict, the
 // host flags nvcc passes do not.
 #pragma GCC diagnostic ignored "-Wrestrict"
@@ -21,8 +22,7 @@ namespace {
 
 template <typename Base>
 void compare_lora(const std::string& name, Base base_cpu, const std::vector<std::uint16_t>* dense_bits, const quant::Nf4Tensor* q,
-                  int in, int out, int r, double dropout, bool streamed = false) {
-  const int M = 96;
+                  int in, int out, int r, double dropout, bool streamed = false, int M = 96) {
   const std::uint64_t seed = 2024;
   nn::LoraLinear<Base> cpu(std::move(base_cpu), {r, 2.0 * r, dropout, false}, 5);
   Rng rng(77);
@@ -60,17 +60,23 @@ void compare_lora(const std::string& name, Base base_cpu, const std::vector<std:
   }
   auto dxcat_in = upload_bf16(xcat);
   auto ddy = upload_bf16(dycat);
-  cuda::DeviceBuffer<bf16> y(static_cast<std::size_t>(M) * out), dx(static_cast<std::size_t>(M) * in), h(static_cast<std::size_t>(M) * in);
-  gpu.forward(cublas.get(), dxcat_in.data(), M, y.data(), true, seed, h.data());
-  gpu.backward(cublas.get(), ddy.data(), dxcat_in.data(), M, dx.data(), in, true, seed, h.data());
+  cuda::DeviceBuffer<bf16> y(static_cast<std::size_t>(M) * out), dx(static_cast<std::size_t>(M) * in);
+  gpu.forward(cublas.get(), dxcat_in.data(), M, y.data(), true, seed);
+  gpu.backward(cublas.get(), ddy.data(), dxcat_in.data(), M, dx.data(), in, true, seed);
   KSPAM_CUDA_CHECK(cudaDeviceSynchronize());
   const MatrixRM y_gpu = to_matrix(download_bf16(y.data(), y.size()), M, out);
   const MatrixRM dx_gpu = to_matrix(download_bf16(dx.data(), dx.size()), M, in);
   const MatrixRM dA = to_matrix(gpu.grad_A().download(), r, in), dB = to_matrix(gpu.grad_B().download(), out, r);
   const double ey = rel_err(y_gpu, y_cpu), edx = rel_err(dx_gpu, dx_cpu), eA = rel_err(dA, cpu.grad_A()), eB = rel_err(dB, cpu.grad_B());
   check(ey < 2e-2 && edx < 2e-2 && eA < 2e-2 && eB < 2e-2,
-        "LoRA CUDA vs CPU, " + name + ": max rel err y " + std::to_string(ey) + ", dx " + std::to_string(edx) + ", dA " +
-            std::to_string(eA) + ", dB " + std::to_string(eB));
+        "LoRA CUDA vs CPU, " + name + (gpu.fused_kernels() && dropout > 0 ? " (dropout kernels)" : " (cuBLAS only)") + ", M = " + std::to_string(M) +
+            ": max rel err y " + std::to_string(ey) + ", dx " + std::to_string(edx) + ", dA " + std::to_string(eA) + ", dB " + std::to_string(eB));
+  // The gradients are sums in a fixed order: a second step from zero gives the same bits.
+  const auto dA1 = gpu.grad_A().download(), dB1 = gpu.grad_B().download();
+  gpu.zero_grad();
+  gpu.forward(cublas.get(), dxcat_in.data(), M, y.data(), true, seed);
+  gpu.backward(cublas.get(), ddy.data(), dxcat_in.data(), M, dx.data(), in, true, seed);
+  check(gpu.grad_A().download() == dA1 && gpu.grad_B().download() == dB1, "LoRA CUDA gradients repeat bit for bit, " + name);
 }
 
 void test_lora() {
@@ -79,12 +85,26 @@ void test_lora() {
   const MatrixRM w = to_matrix(widen(wbits), out, in);
   compare_lora("dense base, no dropout", nn::FrozenDenseWeight(w), &wbits, nullptr, in, out, r, 0.0);
   compare_lora("dense base, dropout 0.1 (same seeded mask)", nn::FrozenDenseWeight(w), &wbits, nullptr, in, out, r, 0.1);
+  // Rows that are not a multiple of 16, and enough of them that every warp of every block takes several steps.
+  compare_lora("dense base, dropout 0.1", nn::FrozenDenseWeight(w), &wbits, nullptr, in, out, r, 0.1, false, 83);
+  compare_lora("dense base, dropout 0.1", nn::FrozenDenseWeight(w), &wbits, nullptr, in, out, r, 0.1, false, 1000);
+  compare_lora("dense base, no dropout", nn::FrozenDenseWeight(w), &wbits, nullptr, in, out, r, 0.0, false, 1000);
+  for (const int rank : {8, 32}) {
+    compare_lora("dense base, r = " + std::to_string(rank) + ", dropout 0.1", nn::FrozenDenseWeight(w), &wbits, nullptr, in, out, rank, 0.1, false, 200);
+  }
   {
-    // An input width that is not a multiple of 128 takes the mask kernel + cuBLAS path for u.
+    // A width that is not a multiple of 128 takes the cuBLAS path.
     const int in2 = 264, out2 = 200;
     const auto wbits2 = random_bf16(static_cast<std::size_t>(out2) * in2, 0.05, 51);
-    compare_lora("dense base 264 -> 200 (mask kernel + cuBLAS for u), dropout 0.1", nn::FrozenDenseWeight(to_matrix(widen(wbits2), out2, in2)), &wbits2,
+    compare_lora("dense base 264 -> 200, dropout 0.1", nn::FrozenDenseWeight(to_matrix(widen(wbits2), out2, in2)), &wbits2,
                  nullptr, in2, out2, r, 0.1);
+  }
+  {
+    // Inputs wider than 4096 split their rows over clusters of 2 blocks instead of 4.
+    const int in3 = 4224, out3 = 128;
+    const auto wbits3 = random_bf16(static_cast<std::size_t>(out3) * in3, 0.05, 52);
+    compare_lora("dense base 4224 -> 128, dropout 0.1", nn::FrozenDenseWeight(to_matrix(widen(wbits3), out3, in3)), &wbits3, nullptr, in3, out3, r, 0.1,
+                 false, 200);
   }
   const quant::Nf4Tensor q = quant::quantize_nf4(widen(wbits), {out, in});
   compare_lora("NF4 base (QLoRA), dropout 0.05", nn::Nf4Weight(q), nullptr, &q, in, out, r, 0.05);

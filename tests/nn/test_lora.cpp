@@ -112,26 +112,36 @@ TEST_CASE("LoRA starts as PEFT does: A Kaiming-uniform, B zero, output = base ou
 
 TEST_CASE("seeded LoRA dropout keeps 1 - p of the inputs, independently, reproducibly", "[lora]") {
   const double p = 0.1;
-  const std::uint64_t threshold = dropout_threshold(p);
+  const DropoutMask mask(42, p), other_seed(43, p);
   const float keep = static_cast<float>(1.0 / (1.0 - p));
-  const std::size_t n = 200000;
-  std::size_t kept = 0, both = 0;
-  float prev = 0.0f;
-  for (std::size_t i = 0; i < n; ++i) {
-    const float m = dropout_multiplier(42, i, threshold, keep);
-    REQUIRE((m == 0.0f || m == keep));
-    kept += m != 0.0f;
-    both += (m != 0.0f && prev != 0.0f);
-    prev = m;
-    REQUIRE(dropout_multiplier(42, i, threshold, keep) == m);
+  CHECK(mask.keep_scale == keep);
+  CHECK(!DropoutMask(42, 0.0).active());
+  CHECK(DropoutMask(42, 0.0).multiplier(3, 4) == 1.0f);
+  // 400 rows x 500 columns: the keep rate, and independence of neighbours along a row and down a column.
+  const std::uint32_t rows = 400, cols = 500;
+  std::size_t kept = 0, both_row = 0, both_col = 0, differ = 0;
+  for (std::uint32_t i = 0; i < rows; ++i) {
+    for (std::uint32_t j = 0; j < cols; ++j) {
+      const float m = mask.multiplier(i, j);
+      REQUIRE((m == 0.0f || m == keep));
+      REQUIRE(mask.multiplier(i, j) == m);
+      kept += m != 0.0f;
+      if (j > 0) both_row += (m != 0.0f && mask.multiplier(i, j - 1) != 0.0f);
+      if (i > 0) both_col += (m != 0.0f && mask.multiplier(i - 1, j) != 0.0f);
+      differ += m != other_seed.multiplier(i, j);
+    }
   }
-  const double rate = static_cast<double>(kept) / n;
-  const double sigma = std::sqrt(p * (1 - p) / n);
-  CHECK(std::fabs(rate - (1 - p)) < 5 * sigma);
-  CHECK(std::fabs(static_cast<double>(both) / (n - 1) - (1 - p) * (1 - p)) < 5 * std::sqrt(0.2 / n));  // neighbours independent
-  std::size_t differ = 0;
-  for (std::size_t i = 0; i < 10000; ++i) differ += dropout_multiplier(42, i, threshold, keep) != dropout_multiplier(43, i, threshold, keep);
-  CHECK(differ > 1000);  // another seed draws another mask (expected 2 p (1 - p) = 18%)
+  const double n = static_cast<double>(rows) * cols;
+  CHECK(std::fabs(kept / n - (1 - p)) < 5 * std::sqrt(p * (1 - p) / n));
+  const double pairs_row = static_cast<double>(rows) * (cols - 1), pairs_col = static_cast<double>(rows - 1) * cols;
+  CHECK(std::fabs(both_row / pairs_row - (1 - p) * (1 - p)) < 5 * std::sqrt(0.2 / pairs_row));
+  CHECK(std::fabs(both_col / pairs_col - (1 - p) * (1 - p)) < 5 * std::sqrt(0.2 / pairs_col));
+  CHECK(std::fabs(differ / n - 2 * p * (1 - p)) < 0.01);  // another seed draws an independent mask (18% differ)
+  // Seeds that differ only in their upper 32 bits draw different masks too.
+  std::size_t differ_high = 0;
+  const DropoutMask high(42 + (std::uint64_t{1} << 32), p);
+  for (std::uint32_t j = 0; j < 10000; ++j) differ_high += mask.multiplier(7, j) != high.multiplier(7, j);
+  CHECK(differ_high > 1000);
 
   // Through the layer: the same seed gives the same output; the gradient flows only through kept inputs.
   Rng rng(9);
@@ -146,7 +156,7 @@ TEST_CASE("seeded LoRA dropout keeps 1 - p of the inputs, independently, reprodu
   CHECK(layer.forward(x, true, 1235) != y1);
   std::size_t zero_grads = 0;
   for (Eigen::Index i = 0; i < x.size(); ++i) {
-    const bool dropped = dropout_multiplier(1234, static_cast<std::uint64_t>(i), dropout_threshold(0.5), 2.0f) == 0.0f;
+    const bool dropped = DropoutMask(1234, 0.5).multiplier(static_cast<std::uint32_t>(i / x.cols()), static_cast<std::uint32_t>(i % x.cols())) == 0.0f;
     if (dropped) {
       REQUIRE(dx.data()[i] == 0.0f);  // the base weight is zero here, so a dropped input gets no gradient
       ++zero_grads;

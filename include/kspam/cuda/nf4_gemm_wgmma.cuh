@@ -30,6 +30,7 @@
 
 #include <cuda_bf16.h>
 
+#include "kspam/cuda/cluster.cuh"
 #include "kspam/cuda/device_memory.cuh"
 #include "kspam/cuda/nf4_weight.cuh"
 #include "kspam/cuda/tensor_map.cuh"
@@ -123,25 +124,6 @@ constexpr int kWgmmaXStage = BN * 128;  // X bytes per step: BN tokens x 64 bf16
 template <int BN, int kStages>
 constexpr int wgmma_smem_bytes() {
   return 1024 /* alignment slack */ + kStages * (kWgmmaXStage<BN> + kWgmmaWStage) + kStages * 8 /* barriers */;
-}
-
-// Thread-block cluster primitives (sm_90) for the split-K reduction.
-__device__ __forceinline__ unsigned cluster_rank() {
-  unsigned r;
-  asm volatile("mov.u32 %0, %%cluster_ctarank;\n" : "=r"(r));
-  return r;
-}
-__device__ __forceinline__ void cluster_sync() {
-  asm volatile("barrier.cluster.arrive.release.aligned;\nbarrier.cluster.wait.acquire.aligned;\n" ::: "memory");
-}
-// The address of this CTA's shared-memory address `addr` in cluster CTA `rank`.
-__device__ __forceinline__ std::uint32_t cluster_map(std::uint32_t addr, unsigned rank) {
-  std::uint32_t r;
-  asm volatile("mapa.shared::cluster.u32 %0, %1, %2;\n" : "=r"(r) : "r"(addr), "r"(rank));
-  return r;
-}
-__device__ __forceinline__ void cluster_store4(std::uint32_t addr, float a, float b, float c, float d) {
-  asm volatile("st.shared::cluster.v4.f32 [%0], {%1, %2, %3, %4};\n" ::"r"(addr), "f"(a), "f"(b), "f"(c), "f"(d) : "memory");
 }
 
 template <int BN, int kStages, int kSplit>

@@ -9,6 +9,7 @@
 #include <cuda.h>
 #include <cuda_runtime.h>
 
+#include "kspam/cuda/cluster.cuh"
 #include "kspam/cuda/device_memory.cuh"
 
 namespace kspam::cuda {
@@ -43,7 +44,6 @@ inline CUtensorMap make_tensor_map_2d(const void* base, CUtensorMapDataType type
 namespace kernels {
 
 // mbarrier and TMA primitives (PTX ISA: "Parallel Synchronization and Communication", "Tensor copy").
-__device__ __forceinline__ std::uint32_t smem_addr(const void* p) { return static_cast<std::uint32_t>(__cvta_generic_to_shared(p)); }
 
 __device__ __forceinline__ void mbarrier_init(std::uint64_t* bar, std::uint32_t arrivals) {
   asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(smem_addr(bar)), "r"(arrivals) : "memory");

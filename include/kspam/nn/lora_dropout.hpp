@@ -1,38 +1,53 @@
 #pragma once
-// The dropout mask LoRA applies to its input, as a pure function of (seed, element index), so the CPU
-// and CUDA backends draw the same mask without sharing a generator state and a step can be replayed
-// for the backward pass without storing the mask.
+// The dropout mask LoRA applies to its input, as a pure function of (seed, row, column), so the CPU and
+// CUDA backends draw the same mask without sharing a generator state, and the backward pass redraws the
+// forward's mask instead of storing it.
 //
-// keep(i) = splitmix64(seed ^ golden * (i + 1)) >= p * 2^64; kept elements are scaled by 1 / (1 - p)
-// (inverted dropout, as torch.nn.Dropout in PEFT's LoraLayer). The statistics (keep rate 1 - p,
-// independence across elements) are tested in tests/nn/test_lora.cpp; PEFT's own mask comes from
-// torch's generator and cannot be reproduced, so parity with PEFT is checked by feeding PEFT's
-// recorded mask through the same code path (LoraLinear::forward_with_mask).
+// keep(row, col) = mix32(row_key(row) ^ col) >= p * 2^32, row_key(row) = mix32(seed_key ^ mix32(row + golden)),
+// with mix32 a bijective 32-bit integer hash (two multiplies, three xor-shifts). It is 32-bit on purpose: the
+// GPU draws one value per input element inside memory-bound kernels, where a 64-bit hash (emulated 64-bit
+// multiplies) measured slower than the memory traffic it rides on. Kept elements are scaled by 1 / (1 - p)
+// (inverted dropout, as torch.nn.Dropout in PEFT's LoraLayer). The statistics (keep rate 1 - p, independence
+// across neighbours in a row and down a column) are tested in tests/nn/test_lora.cpp; PEFT's own mask comes
+// from torch's generator and cannot be reproduced, so parity with PEFT is checked by feeding PEFT's recorded
+// mask through the same code path (LoraLinear::forward_with_mask).
+#include <cmath>
 #include <cstdint>
 
 #include "kspam/core/host_device.hpp"
 
 namespace kspam::nn {
 
-KSPAM_HOST_DEVICE std::uint64_t dropout_hash(std::uint64_t seed, std::uint64_t index) {
-  std::uint64_t z = seed ^ (0x9e3779b97f4a7c15ULL * (index + 1));
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
+// A bijective 32-bit mixer ("lowbias32", constants found by Chris Wellons' hash-prospector search).
+KSPAM_HOST_DEVICE std::uint32_t mix32(std::uint32_t x) {
+  x ^= x >> 16;
+  x *= 0x7feb352dU;
+  x ^= x >> 15;
+  x *= 0x846ca68bU;
+  x ^= x >> 16;
+  return x;
 }
 
-// p as a 64-bit threshold, computed once on the host: values below are dropped.
-inline std::uint64_t dropout_threshold(double p) {
-  if (p <= 0.0) return 0;
-  if (p >= 1.0) return ~std::uint64_t{0};
-  return static_cast<std::uint64_t>(p * 18446744073709551616.0);
-}
+struct DropoutMask {
+  std::uint32_t seed_key = 0;
+  std::uint32_t threshold = 0;  // an element is dropped when its hash is below this; 0 = no dropout
+  float keep_scale = 1.0f;      // 1 / (1 - p)
 
-// The multiplier of element `index`: 0 (dropped) or 1 / (1 - p) (kept).
-KSPAM_HOST_DEVICE float dropout_multiplier(std::uint64_t seed, std::uint64_t index, std::uint64_t threshold,
-                                           float keep_scale) {
-  if (threshold == 0) return 1.0f;
-  return dropout_hash(seed, index) >= threshold ? keep_scale : 0.0f;
-}
+  DropoutMask() = default;
+  // p in [0, 1) (LoraConfig checks it).
+  DropoutMask(std::uint64_t seed, double p)
+      : seed_key(mix32(static_cast<std::uint32_t>(seed) ^ mix32(static_cast<std::uint32_t>(seed >> 32) ^ 0x85ebca6bU))),
+        threshold(p <= 0.0 ? 0U : static_cast<std::uint32_t>(std::fmin(std::ceil(p * 4294967296.0), 4294967295.0))),
+        keep_scale(static_cast<float>(1.0 / (1.0 - p))) {}
+
+  KSPAM_HOST_DEVICE bool active() const { return threshold != 0; }
+  KSPAM_HOST_DEVICE std::uint32_t row_key(std::uint32_t row) const { return mix32(seed_key ^ mix32(row + 0x9e3779b9U)); }
+  KSPAM_HOST_DEVICE bool keep(std::uint32_t row_key, std::uint32_t col) const { return mix32(row_key ^ col) >= threshold; }
+  // The multiplier of x[row, col]: 0 (dropped) or 1 / (1 - p) (kept); 1 without dropout.
+  KSPAM_HOST_DEVICE float multiplier(std::uint32_t row, std::uint32_t col) const {
+    if (!active()) return 1.0f;
+    return keep(row_key(row), col) ? keep_scale : 0.0f;
+  }
+};
 
 }  // namespace kspam::nn

@@ -101,16 +101,15 @@ class LoraLinear {
     dB_ = MatrixRM::Zero(B_.rows(), B_.cols());
   }
 
-  // Inference, or training with dropout drawn from `dropout_seed` (element i of x keeps or drops by
-  // dropout_multiplier(seed, i, ...), the same rule the CUDA kernels use).
+  // Inference, or training with dropout drawn from `dropout_seed` (x[i, j] keeps or drops by
+  // DropoutMask(seed, p).multiplier(i, j), the same rule the CUDA kernels use).
   MatrixRM forward(const MatrixRM& x, bool training, std::uint64_t dropout_seed = 0) {
     check_input(x);
     if (!training || config_.dropout == 0.0) return forward_with_mask(x, nullptr);
     MatrixRM mask(x.rows(), x.cols());
-    const std::uint64_t threshold = dropout_threshold(config_.dropout);
-    const float keep = static_cast<float>(1.0 / (1.0 - config_.dropout));
-    for (Eigen::Index i = 0; i < mask.size(); ++i) {
-      mask.data()[i] = dropout_multiplier(dropout_seed, static_cast<std::uint64_t>(i), threshold, keep);
+    const DropoutMask dropout(dropout_seed, config_.dropout);
+    for (Eigen::Index i = 0; i < mask.rows(); ++i) {
+      for (Eigen::Index j = 0; j < mask.cols(); ++j) mask(i, j) = dropout.multiplier(static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(j));
     }
     return forward_with_mask(x, &mask);
   }
