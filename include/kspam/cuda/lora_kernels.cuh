@@ -117,16 +117,16 @@ __global__ void __launch_bounds__(256) lora_project(const __nv_bfloat16* __restr
 }
 
 inline constexpr int kRowReduceWarps = 8;    // warps per block, each on its own 16-row steps
-inline constexpr int kRowReduceCluster = 8;  // default blocks per column slice, one cluster: their sums meet in shared memory
 inline constexpr int kRowReduceCols = 64;    // columns per block
 
 // G[k, c] += scale * sum_m V[m, k] h[m, c] for k < r, c in the block's 64 columns, h = X * dropout mask (or X);
 // with kMaskedAdd, also DX[m, c] += mask(m, c) * keep * sum_k V[m, k] AT[c, k] in the same pass (the dropout
 // case's low-rank part of dx: X and DX are read with the same layout and share the mask).
 // G is addressed as G[k * g_ld_k + c * g_ld_c], so dA ([r, in]) and dB ([out, r]) are both written in place.
-// Grid (C / 64, 8), cluster (1, 8): the cluster's blocks split the rows, each warp takes 16-row steps, and the
-// per-warp sums are added in a fixed order (warps in shared memory, then blocks over the cluster's shared memory),
-// so the gradients are deterministic and no global workspace is needed.
+// Grid (C / 64, kCluster), one cluster per 64 columns: the cluster's blocks split the rows, each warp takes 16-row
+// steps, and the per-warp sums are added in a fixed order (warps in shared memory, then blocks over the cluster's
+// shared memory), so the gradients are deterministic and no global workspace is needed. (Clusters of 8 measured
+// slower: only 30 fit on the H100 at once, so 2048 columns took two waves.)
 // Per 16-row step, lane (g, t) holds rows 2t, 2t + 1, 2t + 8, 2t + 9 and columns 8g..8g+7 of X (and DX):
 //  * V^T h: the mma's k runs over the 16 rows in order, its n over columns (tile j, n = g is column 8g + j), so
 //    the lane's loads are the B fragments after one byte permute per pair; the A fragments are V's 8x8 tiles as
@@ -136,7 +136,7 @@ inline constexpr int kRowReduceCols = 64;    // columns per block
 //    the B fragments are the same V loads, untransposed, and AT's fragments are loaded once.
 // The next step's X is loaded while the current one is multiplied.
 // Needs C % 64 == 0 (the caller's rule), r <= 16 * NR.
-template <int NR, bool kMaskedAdd, int kCluster = kRowReduceCluster>
+template <int NR, bool kMaskedAdd, int kCluster>
 __global__ void __cluster_dims__(1, kCluster, 1) __launch_bounds__(kRowReduceWarps * 32, NR == 1 ? 2 : 1)
     lora_row_reduce(const __nv_bfloat16* __restrict__ X, int ldx, int M, int r, const __nv_bfloat16* __restrict__ V, int ldv, float scale,
                     float* __restrict__ G, int g_ld_k, int g_ld_c, nn::DropoutMask mask, const __nv_bfloat16* __restrict__ AT,
