@@ -165,13 +165,10 @@ int main(int argc, char** argv) {
         const bool wide = s.in > 4096;  // the layer's cluster choice (cuda/lora.cuh, masked_input_grad)
         const dim3 grid(static_cast<unsigned>(s.in / k::kRowReduceCols), wide ? 2 : 4), block(k::kRowReduceWarps * 32);
         auto reduce = [&](bool add, const nn::DropoutMask& m, cudaStream_t st) {
-          if (wide) {
-            if (add) k::lora_row_reduce<1, true, 2><<<grid, block, 0, st>>>(xcat.data(), ld, M, r, du.data(), r, 1.0f, dA.data(), s.in, 1, m, a16.data(), dx.data(), s.in);
-            else k::lora_row_reduce<1, false, 2><<<grid, block, 0, st>>>(xcat.data(), ld, M, r, du.data(), r, 1.0f, dA.data(), s.in, 1, m, a16.data(), nullptr, 0);
-          } else {
-            if (add) k::lora_row_reduce<1, true, 4><<<grid, block, 0, st>>>(xcat.data(), ld, M, r, du.data(), r, 1.0f, dA.data(), s.in, 1, m, a16.data(), dx.data(), s.in);
-            else k::lora_row_reduce<1, false, 4><<<grid, block, 0, st>>>(xcat.data(), ld, M, r, du.data(), r, 1.0f, dA.data(), s.in, 1, m, a16.data(), nullptr, 0);
-          }
+          auto* kernel = wide ? (add ? &k::lora_row_reduce<1, true, 2> : &k::lora_row_reduce<1, false, 2>)
+                              : (add ? &k::lora_row_reduce<1, true, 4> : &k::lora_row_reduce<1, false, 4>);
+          kernel<<<grid, block, 0, st>>>(xcat.data(), ld, M, r, du.data(), r, 1.0f, dA.data(), s.in, m, a16.data(), add ? dx.data() : nullptr,
+                                         add ? s.in : 0);
         };
         const double k_up = t([&](cudaStream_t st) { k::lora_project<2><<<pb, 256, 0, st>>>(xcat.data(), ld, M, s.in, a16.data(), xcat.data() + s.in, ld, mask); });
         const double k_u = t([&](cudaStream_t st) { k::lora_project<2><<<pb, 256, 0, st>>>(xcat.data(), ld, M, s.in, a16.data(), xcat.data() + s.in, ld, none); });

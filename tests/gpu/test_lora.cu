@@ -69,7 +69,7 @@ void compare_lora(const std::string& name, Base base_cpu, const std::vector<std:
   const MatrixRM dA = to_matrix(gpu.grad_A().download(), r, in), dB = to_matrix(gpu.grad_B().download(), out, r);
   const double ey = rel_err(y_gpu, y_cpu), edx = rel_err(dx_gpu, dx_cpu), eA = rel_err(dA, cpu.grad_A()), eB = rel_err(dB, cpu.grad_B());
   check(ey < 2e-2 && edx < 2e-2 && eA < 2e-2 && eB < 2e-2,
-        "LoRA CUDA vs CPU, " + name + (gpu.fused_kernels() && dropout > 0 ? " (dropout kernels)" : " (cuBLAS only)") + ", M = " + std::to_string(M) +
+        "LoRA CUDA vs CPU, " + name + (gpu.dropout_kernels() && dropout > 0 ? " (dropout kernels)" : " (cuBLAS only)") + ", M = " + std::to_string(M) +
             ": max rel err y " + std::to_string(ey) + ", dx " + std::to_string(edx) + ", dA " + std::to_string(eA) + ", dB " + std::to_string(eB));
   // The gradients are sums in a fixed order: a second step from zero gives the same bits.
   const auto dA1 = gpu.grad_A().download(), dB1 = gpu.grad_B().download();

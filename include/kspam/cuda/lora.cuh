@@ -61,7 +61,7 @@ class LoraCudaLayer {
   int ldy() const { return out_ + r_; }  // row stride of dycat
   float scale() const { return scale_; }
   // Whether dropout runs inside this layer's kernels (else through a scratch copy of dropout(x) and cuBLAS).
-  bool fused_kernels() const { return in_ % 128 == 0 && (r_ == 8 || r_ == 16 || r_ == 32); }
+  bool dropout_kernels() const { return in_ % 128 == 0 && (r_ == 8 || r_ == 16 || r_ == 32); }
   // bf16 elements of P, the size of the workspace for set_base_nf4_streamed.
   std::size_t workspace_elements() const { return static_cast<std::size_t>(out_ + r_) * ldx(); }
 
@@ -112,7 +112,7 @@ class LoraCudaLayer {
     if (M <= 0) return;
     const nn::DropoutMask mask = dropout_mask(training, seed);
     const __nv_bfloat16* p = base_matrix(stream);
-    if (mask.active() && fused_kernels()) {
+    if (mask.active() && dropout_kernels()) {
       project(xcat, M, mask, stream);
     } else {
       const auto [h, ldh] = masked_input(xcat, M, mask, stream);
@@ -140,7 +140,7 @@ class LoraCudaLayer {
       gemm_bf16_rm(hd, true, false, r_, in_, M, 1.0f, du, ldy(), xcat, ldx(), 1.0f, da_.data(), CUDA_R_32F, in_);
     } else {
       gemm_bf16_rm(hd, false, false, M, in_, out_, 1.0f, dycat, ldy(), p, ldx(), 0.0f, dx, CUDA_R_16BF, lddx);
-      if (fused_kernels()) {
+      if (dropout_kernels()) {
         masked_input_grad(xcat, M, du, mask, dx, lddx, stream);  // dA += du^T dropout(x) and dx += (du A) * mask
       } else {
         kernels::lora_masked_lowrank_add<<<elementwise_blocks(static_cast<std::int64_t>(M) * in_ / 8), 256, 0, stream>>>(
@@ -161,15 +161,8 @@ class LoraCudaLayer {
   // u = dropout(x) A^T into xcat's spare columns (kernels::lora_project).
   void project(__nv_bfloat16* xcat, int M, const nn::DropoutMask& mask, cudaStream_t stream) {
     const auto blocks = static_cast<unsigned>((M + 15) / 16);
-#define KSPAM_LORA_PROJECT(NT) kernels::lora_project<NT><<<blocks, 256, 0, stream>>>(xcat, ldx(), M, in_, a16_.data(), xcat + in_, ldx(), mask);
-    if (r_ == 8) {
-      KSPAM_LORA_PROJECT(1)
-    } else if (r_ == 16) {
-      KSPAM_LORA_PROJECT(2)
-    } else {
-      KSPAM_LORA_PROJECT(4)
-    }
-#undef KSPAM_LORA_PROJECT
+    auto* kernel = r_ == 8 ? &kernels::lora_project<1> : r_ == 16 ? &kernels::lora_project<2> : &kernels::lora_project<4>;
+    kernel<<<blocks, 256, 0, stream>>>(xcat, ldx(), M, in_, a16_.data(), xcat + in_, ldx(), mask);
     KSPAM_CUDA_LAUNCH_CHECK();
   }
   // dA += keep * du^T (mask * x) and dx += keep * (du A) * mask in one pass (kernels::lora_row_reduce). Its rows are
@@ -180,23 +173,9 @@ class LoraCudaLayer {
     const bool wide = in_ > 4096;
     const dim3 grid(static_cast<unsigned>(in_ / kernels::kRowReduceCols), wide ? 2 : 4);
     const dim3 block(kernels::kRowReduceWarps * 32);
-#define KSPAM_LORA_ROW_REDUCE(NR, CL)                                                                                                     \
-  kernels::lora_row_reduce<NR, true, CL><<<grid, block, 0, stream>>>(xcat, ldx(), M, r_, du, ldy(), mask.keep_scale, da_.data(), in_, 1, mask, \
-                                                                     at_.data(), dx, lddx);
-    if (r_ <= 16) {
-      if (wide) {
-        KSPAM_LORA_ROW_REDUCE(1, 2)
-      } else {
-        KSPAM_LORA_ROW_REDUCE(1, 4)
-      }
-    } else {
-      if (wide) {
-        KSPAM_LORA_ROW_REDUCE(2, 2)
-      } else {
-        KSPAM_LORA_ROW_REDUCE(2, 4)
-      }
-    }
-#undef KSPAM_LORA_ROW_REDUCE
+    auto* kernel = r_ <= 16 ? (wide ? &kernels::lora_row_reduce<1, true, 2> : &kernels::lora_row_reduce<1, true, 4>)
+                            : (wide ? &kernels::lora_row_reduce<2, true, 2> : &kernels::lora_row_reduce<2, true, 4>);
+    kernel<<<grid, block, 0, stream>>>(xcat, ldx(), M, r_, du, ldy(), mask.keep_scale, da_.data(), in_, mask, at_.data(), dx, lddx);
     KSPAM_CUDA_LAUNCH_CHECK();
   }
   // The cuBLAS path's h: x itself (xcat, row stride ldx()) or, with dropout, x * mask in the layer's scratch.

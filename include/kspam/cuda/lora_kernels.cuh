@@ -13,23 +13,14 @@
 #include <cstdint>
 
 #include "kspam/cuda/cluster.cuh"
+#include "kspam/cuda/mma.cuh"
 #include "kspam/nn/lora_dropout.hpp"
 
 namespace kspam::cuda::kernels {
 
-__device__ __forceinline__ void mma_bf16_m16n8k16(float (&c)[4], std::uint32_t a0, std::uint32_t a1, std::uint32_t a2, std::uint32_t a3,
-                                                  std::uint32_t b0, std::uint32_t b1) {
-  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
-               : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-               : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
-}
-
-// The 8x8 b16 matrix whose rows the warp's lanes hold as (g, t) -> row g, columns 2t, 2t + 1, transposed: lane
-// (g, t) gets row g of the transpose, that is column g, rows 2t and 2t + 1.
-__device__ __forceinline__ std::uint32_t transpose8x8(std::uint32_t v) {
-  std::uint32_t r;
-  asm("movmatrix.sync.aligned.m8n8.trans.b16 %0, %1;\n" : "=r"(r) : "r"(v));
-  return r;
+// The AND mask that zeroes the dropped halves of a register holding two bf16 (lo, hi).
+__device__ __forceinline__ std::uint32_t bf16_pair_keep_mask(bool keep_lo, bool keep_hi) {
+  return (keep_lo ? 0x0000ffffU : 0U) | (keep_hi ? 0xffff0000U : 0U);
 }
 
 // out[i, n] = sum_k h[i, k] L[n, k] for n < 8 * NT (= r), h = X * dropout mask (or X). X rows have stride ldx,
@@ -80,11 +71,8 @@ __global__ void __launch_bounds__(256) lora_project(const __nv_bfloat16* __restr
       for (int a = 0; a < 2; ++a) {
         std::uint32_t* w = reinterpret_cast<std::uint32_t*>(&cur[a][0]);
 #pragma unroll
-        for (int q = 0; q < 16; ++q) {
-          const std::uint32_t lo = mask.keep(keys[a], static_cast<std::uint32_t>(k0 + 2 * q)) ? 0x0000ffffU : 0U;
-          const std::uint32_t hi = mask.keep(keys[a], static_cast<std::uint32_t>(k0 + 2 * q + 1)) ? 0xffff0000U : 0U;
-          w[q] &= lo | hi;
-        }
+        for (int q = 0; q < 16; ++q)
+          w[q] &= bf16_pair_keep_mask(mask.keep(keys[a], static_cast<std::uint32_t>(k0 + 2 * q)), mask.keep(keys[a], static_cast<std::uint32_t>(k0 + 2 * q + 1)));
       }
     }
     const std::uint32_t* wa = reinterpret_cast<const std::uint32_t*>(&cur[0][0]);
@@ -122,7 +110,7 @@ inline constexpr int kRowReduceCols = 64;    // columns per block
 // G[k, c] += scale * sum_m V[m, k] h[m, c] for k < r, c in the block's 64 columns, h = X * dropout mask (or X);
 // with kMaskedAdd, also DX[m, c] += mask(m, c) * keep * sum_k V[m, k] AT[c, k] in the same pass (the dropout
 // case's low-rank part of dx: X and DX are read with the same layout and share the mask).
-// G is addressed as G[k * g_ld_k + c * g_ld_c], so dA ([r, in]) and dB ([out, r]) are both written in place.
+// G is [r, C] with row stride ldg (dA: [r, in]).
 // Grid (C / 64, kCluster), one cluster per 64 columns: the cluster's blocks split the rows, each warp takes 16-row
 // steps, and the per-warp sums are added in a fixed order (warps in shared memory, then blocks over the cluster's
 // shared memory), so the gradients are deterministic and no global workspace is needed. (Clusters of 8 measured
@@ -139,7 +127,7 @@ inline constexpr int kRowReduceCols = 64;    // columns per block
 template <int NR, bool kMaskedAdd, int kCluster>
 __global__ void __cluster_dims__(1, kCluster, 1) __launch_bounds__(kRowReduceWarps * 32, NR == 1 ? 2 : 1)
     lora_row_reduce(const __nv_bfloat16* __restrict__ X, int ldx, int M, int r, const __nv_bfloat16* __restrict__ V, int ldv, float scale,
-                    float* __restrict__ G, int g_ld_k, int g_ld_c, nn::DropoutMask mask, const __nv_bfloat16* __restrict__ AT,
+                    float* __restrict__ G, int ldg, nn::DropoutMask mask, const __nv_bfloat16* __restrict__ AT,
                     __nv_bfloat16* __restrict__ DX, int lddx) {
   __shared__ float part[16 * NR][kRowReduceCols + 2];  // + 2: the warps' stores hit 16 banks, not 2
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
@@ -211,7 +199,7 @@ __global__ void __cluster_dims__(1, kCluster, 1) __launch_bounds__(kRowReduceWar
 #pragma unroll
         for (int p = 0; p < 4; ++p) {
           const std::uint32_t pair = kept >> (8 * i + 2 * p);
-          reinterpret_cast<std::uint32_t*>(&xq[i])[p] &= ((pair & 1U) ? 0x0000ffffU : 0U) | ((pair & 2U) ? 0xffff0000U : 0U);
+          reinterpret_cast<std::uint32_t*>(&xq[i])[p] &= bf16_pair_keep_mask(pair & 1U, pair & 2U);
         }
       }
     }
@@ -285,7 +273,7 @@ __global__ void __cluster_dims__(1, kCluster, 1) __launch_bounds__(kRowReduceWar
     float sum = 0.0f;
 #pragma unroll
     for (int b = 0; b < kCluster; ++b) sum += v[b];
-    if (k < r) G[static_cast<std::int64_t>(k) * g_ld_k + static_cast<std::int64_t>(c0 + c) * g_ld_c] += scale * sum;
+    if (k < r) G[static_cast<std::int64_t>(k) * ldg + c0 + c] += scale * sum;
   }
   cluster_sync();  // every block's shared memory stays until the others have read it
 }
@@ -329,7 +317,7 @@ __global__ void lora_masked_lowrank_add(const __nv_bfloat16* __restrict__ du, in
     const std::uint32_t key = mask.row_key(static_cast<std::uint32_t>(i));
 #pragma unroll
     for (int t = 0; t < 8; ++t) {
-      const float m = !mask.active() ? 1.0f : mask.keep(key, static_cast<std::uint32_t>(j0 + t)) ? mask.keep_scale : 0.0f;
+      const float m = mask.multiplier_in_row(key, static_cast<std::uint32_t>(j0 + t));
       o[t] = __float2bfloat16_rn(__bfloat162float(o[t]) + acc[t] * m);
     }
     *reinterpret_cast<uint4*>(out) = ov;

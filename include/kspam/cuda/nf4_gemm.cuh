@@ -10,6 +10,7 @@
 
 #include "kspam/cuda/async_copy.cuh"
 #include "kspam/cuda/device_memory.cuh"
+#include "kspam/cuda/mma.cuh"
 #include "kspam/cuda/nf4_gemm_wgmma.cuh"
 #include "kspam/cuda/nf4_quantize.cuh"
 #include "kspam/cuda/nf4_weight.cuh"
@@ -114,7 +115,7 @@ __global__ void __launch_bounds__(kGemmThreads, 2) nf4_gemm_fused(Nf4View w, con
       for (int i = 0; i < kMTiles; ++i) {
         const int r = warp_m * kMTiles * 16 + i * 16 + (lane & 15);
         const int c = (kk >> 3) + (lane >> 4);
-        const auto addr = static_cast<std::uint32_t>(__cvta_generic_to_shared(xt + r * 128 + ((c ^ (r & 7)) << 4)));
+        const std::uint32_t addr = smem_addr(xt + r * 128 + ((c ^ (r & 7)) << 4));
         asm("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
             : "=r"(a[i][0]), "=r"(a[i][1]), "=r"(a[i][2]), "=r"(a[i][3])
             : "r"(addr)
@@ -132,11 +133,7 @@ __global__ void __launch_bounds__(kGemmThreads, 2) nf4_gemm_fused(Nf4View w, con
         const std::uint32_t b0 = deq(q.x), b1 = deq(q.y);
 #pragma unroll
         for (int i = 0; i < kMTiles; ++i) {
-          float* c = acc[i][j];
-          asm(  // not volatile: a register-only op the compiler may interleave with the next step's loads
-              "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
-              : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-              : "r"(a[i][0]), "r"(a[i][1]), "r"(a[i][2]), "r"(a[i][3]), "r"(b0), "r"(b1));
+          mma_bf16_m16n8k16(acc[i][j], a[i][0], a[i][1], a[i][2], a[i][3], b0, b1);
         }
       }
     }

@@ -41,7 +41,7 @@ namespace kernels {
 // Shared-memory matrix descriptor (PTX ISA, "Matrix Descriptor Format"): start address, stride between
 // 8-row groups (1024 bytes: 8 rows of 128 bytes), 128-byte swizzle.
 __device__ __forceinline__ std::uint64_t wgmma_desc(const void* smem) {
-  const auto addr = static_cast<std::uint32_t>(__cvta_generic_to_shared(smem));
+  const std::uint32_t addr = smem_addr(smem);
   std::uint64_t d = 0;
   d |= static_cast<std::uint64_t>((addr & 0x3ffff) >> 4);
   d |= static_cast<std::uint64_t>(1) << 16;               // leading byte offset (unused for this layout)

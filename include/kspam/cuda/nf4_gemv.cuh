@@ -27,6 +27,7 @@
 
 #include "kspam/cuda/device_memory.cuh"
 #include "kspam/cuda/launch.cuh"
+#include "kspam/cuda/mma.cuh"
 #include "kspam/cuda/nf4_weight.cuh"
 
 namespace kspam::cuda {
@@ -280,10 +281,7 @@ __global__ void __launch_bounds__(32 * kWarps, kWarps == 16 ? 1 : S == 2 && !Ear
         if constexpr (!kEarly) fragment(s, m, s2a, s2b, late);
         const std::uint32_t(&a)[4] = kEarly ? early[kEarly ? s : 0][m] : late;
         float* acc = c[m % kAcc];
-        asm volatile(
-            "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
-            : "+f"(acc[0]), "+f"(acc[1]), "+f"(acc[2]), "+f"(acc[3])
-            : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(xw[2 * m]), "r"(xw[2 * m + 1]));
+        mma_bf16_m16n8k16(acc, a[0], a[1], a[2], a[3], xw[2 * m], xw[2 * m + 1]);
       }
     }
     if (i0 + S < mine) {

@@ -43,11 +43,13 @@ struct DropoutMask {
   KSPAM_HOST_DEVICE bool active() const { return threshold != 0; }
   KSPAM_HOST_DEVICE std::uint32_t row_key(std::uint32_t row) const { return mix32(seed_key ^ mix32(row + 0x9e3779b9U)); }
   KSPAM_HOST_DEVICE bool keep(std::uint32_t row_key, std::uint32_t col) const { return mix32(row_key ^ col) >= threshold; }
-  // The multiplier of x[row, col]: 0 (dropped) or 1 / (1 - p) (kept); 1 without dropout.
-  KSPAM_HOST_DEVICE float multiplier(std::uint32_t row, std::uint32_t col) const {
+  // The multiplier of x[row, col]: 0 (dropped) or 1 / (1 - p) (kept); 1 without dropout. The first form takes the
+  // row's key, for loops that walk a row.
+  KSPAM_HOST_DEVICE float multiplier_in_row(std::uint32_t row_key_value, std::uint32_t col) const {
     if (!active()) return 1.0f;
-    return keep(row_key(row), col) ? keep_scale : 0.0f;
+    return keep(row_key_value, col) ? keep_scale : 0.0f;
   }
+  KSPAM_HOST_DEVICE float multiplier(std::uint32_t row, std::uint32_t col) const { return multiplier_in_row(row_key(row), col); }
 };
 
 }  // namespace kspam::nn

@@ -109,7 +109,8 @@ class LoraLinear {
     MatrixRM mask(x.rows(), x.cols());
     const DropoutMask dropout(dropout_seed, config_.dropout);
     for (Eigen::Index i = 0; i < mask.rows(); ++i) {
-      for (Eigen::Index j = 0; j < mask.cols(); ++j) mask(i, j) = dropout.multiplier(static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(j));
+      const std::uint32_t key = dropout.row_key(static_cast<std::uint32_t>(i));
+      for (Eigen::Index j = 0; j < mask.cols(); ++j) mask(i, j) = dropout.multiplier_in_row(key, static_cast<std::uint32_t>(j));
     }
     return forward_with_mask(x, &mask);
   }
