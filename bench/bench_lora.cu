@@ -88,14 +88,13 @@ int main(int argc, char** argv) {
         layer_q.backward(cublas.get(), dycat.data(), xcat.data(), M, dx.data(), s.in, true, static_cast<std::uint64_t>(i));
       }, it);
       // The plain form: one launch per product (PEFT's structure on top of a base linear), 8 GEMMs.
-      cuda::DeviceBuffer<bf16> a16(A.size()), b16(B.size()), u(static_cast<std::size_t>(M) * r), du(static_cast<std::size_t>(M) * r);
-      {
-        std::vector<std::uint16_t> ab(A.size()), bb(B.size());
-        for (std::size_t i = 0; i < A.size(); ++i) ab[i] = tensor::f32_to_bf16(A[i]);
-        for (std::size_t i = 0; i < B.size(); ++i) bb[i] = tensor::f32_to_bf16(B[i]);
-        KSPAM_CUDA_CHECK(cudaMemcpy(a16.data(), ab.data(), ab.size() * 2, cudaMemcpyHostToDevice));
-        KSPAM_CUDA_CHECK(cudaMemcpy(b16.data(), bb.data(), bb.size() * 2, cudaMemcpyHostToDevice));
-      }
+      auto bf16_bits = [](const std::vector<float>& v) {
+        std::vector<std::uint16_t> bits(v.size());
+        for (std::size_t i = 0; i < v.size(); ++i) bits[i] = tensor::f32_to_bf16(v[i]);
+        return bits;
+      };
+      auto a16 = upload_bf16(bf16_bits(A)), b16 = upload_bf16(bf16_bits(B));
+      cuda::DeviceBuffer<bf16> u(static_cast<std::size_t>(M) * r), du(static_cast<std::size_t>(M) * r);
       cuda::DeviceBuffer<float> dA(A.size()), dB(B.size());
       const double t_plain = time_ms([&](int) {
         auto* hd = cublas.get();
