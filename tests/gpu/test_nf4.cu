@@ -34,6 +34,25 @@ void test_quantize_bit_identical() {
   }
 }
 
+// Spins for about 50 us, then fills out with NaNs: a previous kernel still writing the buffer that a kernel launched
+// by programmatic dependent launch is about to overwrite.
+__global__ void fill_nan_late(bf16* out, std::size_t n) {
+  const long long start = clock64();
+  while (clock64() - start < 100000) {
+  }
+  for (std::size_t i = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x; i < n; i += static_cast<std::size_t>(gridDim.x) * blockDim.x)
+    reinterpret_cast<std::uint16_t*>(out)[i] = 0xffff;
+}
+
+// The same wait, then copies src into dst: a previous kernel still producing a later kernel's input.
+__global__ void copy_late(const bf16* src, bf16* dst, std::size_t n) {
+  const long long start = clock64();
+  while (clock64() - start < 100000) {
+  }
+  for (std::size_t i = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x; i < n; i += static_cast<std::size_t>(gridDim.x) * blockDim.x)
+    dst[i] = src[i];
+}
+
 void test_dequantize_bit_identical() {
   // 72 columns: a warp's groups of 8 weights run across row ends and quantization blocks.
   for (int cols : {768, 72})
@@ -44,14 +63,19 @@ void test_dequantize_bit_identical() {
       cuda::Nf4DeviceWeight w(t);
       const int ld = cols + 16;  // a padded row, as the fused LoRA layout uses
       cuda::DeviceBuffer<bf16> out(static_cast<std::size_t>(512) * ld);
-      cuda::nf4_dequantize(w.view(), out.data(), ld);
-      std::vector<std::uint16_t> got(out.size());
-      KSPAM_CUDA_CHECK(cudaMemcpy(got.data(), out.data(), got.size() * 2, cudaMemcpyDeviceToHost));
-      std::size_t mismatches = 0;
-      for (int r = 0; r < 512; ++r)
-        for (int c = 0; c < cols; ++c)
-          mismatches += got[static_cast<std::size_t>(r) * ld + c] != cpu[static_cast<std::size_t>(r) * cols + c];
-      check(mismatches == 0, "NF4 dequantize to bf16 CUDA == CPU, bit for bit, " + std::to_string(cols) + " columns" + (dq ? " (double quant)" : ""));
+      for (bool pdl : {false, true}) {
+        // With programmatic dependent launch, right after a kernel that writes `out`: nothing may be stored before it ends.
+        if (pdl) fill_nan_late<<<64, 256>>>(out.data(), out.size());
+        cuda::nf4_dequantize(w.view(), out.data(), ld, nullptr, pdl);
+        std::vector<std::uint16_t> got(out.size());
+        KSPAM_CUDA_CHECK(cudaMemcpy(got.data(), out.data(), got.size() * 2, cudaMemcpyDeviceToHost));
+        std::size_t mismatches = 0;
+        for (int r = 0; r < 512; ++r)
+          for (int c = 0; c < cols; ++c)
+            mismatches += got[static_cast<std::size_t>(r) * ld + c] != cpu[static_cast<std::size_t>(r) * cols + c];
+        check(mismatches == 0, "NF4 dequantize to bf16 CUDA == CPU, bit for bit, " + std::to_string(cols) + " columns" + (dq ? " (double quant)" : "") +
+                                   (pdl ? ", launched dependent on a kernel writing the output" : ""));
+      }
     }
 }
 
@@ -176,6 +200,20 @@ void test_gemv_and_gemm() {
     KSPAM_CUDA_CHECK(cudaDeviceSynchronize());
     e = rel_err(to_matrix(download_bf16(y.data(), y.size()), M, N), want);
     check(e < 1e-2, "NF4 GEMM dequantize+cuBLAS M=" + std::to_string(M) + " vs CPU (max rel err " + std::to_string(e) + ")");
+    // Both are launched by programmatic dependent launch: right after a kernel still writing X (fused) or the
+    // scratch weight (dequantize + cuBLAS), they must wait for it.
+    cuda::DeviceBuffer<bf16> late_x(dx.size());
+    KSPAM_CUDA_CHECK(cudaMemset(late_x.data(), 0xff, late_x.bytes()));
+    copy_late<<<64, 256>>>(dx.data(), late_x.data(), late_x.size());
+    cuda::nf4_gemm_fused(dw.view(), late_x.data(), M, y.data());
+    KSPAM_CUDA_CHECK(cudaDeviceSynchronize());
+    e = rel_err(to_matrix(download_bf16(y.data(), y.size()), M, N), want);
+    check(e < 1e-2, "NF4 GEMM fused M=" + std::to_string(M) + " right after a kernel writing its X (max rel err " + std::to_string(e) + ")");
+    fill_nan_late<<<64, 256>>>(scratch.data(), scratch.size());
+    cuda::nf4_gemm_dequant_cublas(cublas.get(), dw.view(), dx.data(), M, y.data(), scratch.data());
+    KSPAM_CUDA_CHECK(cudaDeviceSynchronize());
+    e = rel_err(to_matrix(download_bf16(y.data(), y.size()), M, N), want);
+    check(e < 1e-2, "NF4 GEMM dequantize+cuBLAS M=" + std::to_string(M) + " right after a kernel writing its scratch (max rel err " + std::to_string(e) + ")");
   }
   {
     // Enough rows for the fused kernel's 128-row tiles (over two tiles per SM; 4300 is no multiple of 128), against

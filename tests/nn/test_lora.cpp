@@ -119,7 +119,7 @@ TEST_CASE("seeded LoRA dropout keeps 1 - p of the inputs, independently, reprodu
   CHECK(DropoutMask(42, 0.0).multiplier(3, 4) == 1.0f);
   // 400 rows x 500 columns: the keep rate, and independence of neighbours along a row and down a column.
   const std::uint32_t rows = 400, cols = 500;
-  std::size_t kept = 0, both_row = 0, both_col = 0, differ = 0;
+  std::size_t kept = 0, both_row = 0, both_pair = 0, both_col = 0, differ = 0;
   for (std::uint32_t i = 0; i < rows; ++i) {
     for (std::uint32_t j = 0; j < cols; ++j) {
       const float m = mask.multiplier(i, j);
@@ -127,6 +127,7 @@ TEST_CASE("seeded LoRA dropout keeps 1 - p of the inputs, independently, reprodu
       REQUIRE(mask.multiplier(i, j) == m);
       kept += m != 0.0f;
       if (j > 0) both_row += (m != 0.0f && mask.multiplier(i, j - 1) != 0.0f);
+      if (j % 2 == 1) both_pair += (m != 0.0f && mask.multiplier(i, j - 1) != 0.0f);  // the two halves of one hash
       if (i > 0) both_col += (m != 0.0f && mask.multiplier(i - 1, j) != 0.0f);
       differ += m != other_seed.multiplier(i, j);
     }
@@ -136,6 +137,15 @@ TEST_CASE("seeded LoRA dropout keeps 1 - p of the inputs, independently, reprodu
   const double pairs_row = static_cast<double>(rows) * (cols - 1), pairs_col = static_cast<double>(rows - 1) * cols;
   CHECK(std::fabs(both_row / pairs_row - (1 - p) * (1 - p)) < 5 * std::sqrt(0.2 / pairs_row));
   CHECK(std::fabs(both_col / pairs_col - (1 - p) * (1 - p)) < 5 * std::sqrt(0.2 / pairs_col));
+  const double pairs_hash = static_cast<double>(rows) * (cols / 2);
+  CHECK(std::fabs(both_pair / pairs_hash - (1 - p) * (1 - p)) < 5 * std::sqrt(0.2 / pairs_hash));
+  // The documented rule: columns 2k and 2k + 1 take the low and high 16 bits of one hash, against ceil(p * 2^16).
+  const std::uint32_t key = mask.row_key(5), limit = static_cast<std::uint32_t>(std::ceil(p * 65536.0));
+  for (std::uint32_t j = 0; j < 64; ++j) {
+    const std::uint32_t h = nn::mix32(key ^ (j / 2)), draw = j % 2 == 0 ? h & 0xffffU : h >> 16;
+    CHECK(mask.keep(key, j) == (draw >= limit));
+    CHECK(((mask.keep_pair(key, j & ~1U) >> (j % 2)) & 1U) == static_cast<std::uint32_t>(draw >= limit));
+  }
   CHECK(std::fabs(differ / n - 2 * p * (1 - p)) < 0.01);  // another seed draws an independent mask (18% differ)
   // Seeds that differ only in their upper 32 bits draw different masks too.
   std::size_t differ_high = 0;

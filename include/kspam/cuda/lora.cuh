@@ -50,6 +50,14 @@ class LoraCudaLayer {
     if (!(dropout >= 0.0 && dropout < 1.0)) throw Error("LoraCudaLayer: dropout must be in [0, 1)");
     a16_.zero();
     b_.zero();
+    if (dropout > 0.0 && dropout_kernels()) {
+      // lora_row_reduce's workspace, for the most row ranges it takes at this width.
+      const int ranges = in / kernels::kRowReduceCols;
+      const int splits = r <= 16 ? kernels::row_reduce_max_splits<1, true>(in) : kernels::row_reduce_max_splits<2, true>(in);
+      reduce_partials_ = DeviceBuffer<float>(static_cast<std::size_t>(ranges) * splits * (r <= 16 ? kernels::row_reduce_partial_floats<1>() : kernels::row_reduce_partial_floats<2>()));
+      reduce_counters_ = DeviceBuffer<unsigned>(static_cast<std::size_t>(ranges));
+      reduce_counters_.zero();
+    }
     write_adapter(nullptr, nullptr);
     zero_grad();
   }
@@ -123,7 +131,7 @@ class LoraCudaLayer {
 
   // dycat [M, out + r]: dy in the first out columns; du is written into the rest. xcat as left by forward (with
   // u), `training` and `seed` as given to it. dx [M, in] with row stride lddx receives dL/dx. Gradients of A and B
-  // accumulate (fp32).
+  // accumulate (fp32), so one layer's backward calls must follow each other on one stream.
   void backward(cublasHandle_t hd, __nv_bfloat16* dycat, const __nv_bfloat16* xcat, int M, __nv_bfloat16* dx, int lddx, bool training,
                 std::uint64_t seed, cudaStream_t stream = nullptr) {
     KSPAM_CUBLAS_CHECK(cublasSetStream(hd, stream));
@@ -165,18 +173,12 @@ class LoraCudaLayer {
     kernel<<<blocks, 256, 0, stream>>>(xcat, ldx(), M, in_, a16_.data(), xcat + in_, ldx(), mask);
     KSPAM_CUDA_LAUNCH_CHECK();
   }
-  // dA += keep * du^T (mask * x) and dx += keep * (du A) * mask in one pass (kernels::lora_row_reduce). Its rows are
-  // split over a cluster of 4 blocks per 64 columns, or 2 for wide inputs (so the grid stays one wave): the faster
-  // split in the bench at 2048 and 6144 columns.
+  // dA += keep * du^T (mask * x) and dx += keep * (du A) * mask in one pass (kernels::lora_row_reduce).
   void masked_input_grad(const __nv_bfloat16* xcat, int M, const __nv_bfloat16* du, const nn::DropoutMask& mask, __nv_bfloat16* dx, int lddx,
                          cudaStream_t stream) {
-    const bool wide = in_ > 4096;
-    const dim3 grid(static_cast<unsigned>(in_ / kernels::kRowReduceCols), wide ? 2 : 4);
-    const dim3 block(kernels::kRowReduceWarps * 32);
-    auto* kernel = r_ <= 16 ? (wide ? &kernels::lora_row_reduce<1, true, 2> : &kernels::lora_row_reduce<1, true, 4>)
-                            : (wide ? &kernels::lora_row_reduce<2, true, 2> : &kernels::lora_row_reduce<2, true, 4>);
-    kernel<<<grid, block, 0, stream>>>(xcat, ldx(), M, r_, du, ldy(), mask.keep_scale, da_.data(), in_, mask, at_.data(), dx, lddx);
-    KSPAM_CUDA_LAUNCH_CHECK();
+    auto* launch = r_ <= 16 ? &kernels::launch_row_reduce<1, true> : &kernels::launch_row_reduce<2, true>;
+    launch(in_, xcat, ldx(), M, r_, du, ldy(), mask.keep_scale, da_.data(), in_, mask, at_.data(), dx, lddx, reduce_partials_.data(),
+           reduce_counters_.data(), stream);
   }
   // The cuBLAS path's h: x itself (xcat, row stride ldx()) or, with dropout, x * mask in the layer's scratch.
   std::pair<const __nv_bfloat16*, int> masked_input(const __nv_bfloat16* xcat, int M, const nn::DropoutMask& mask, cudaStream_t stream) {
@@ -212,7 +214,7 @@ class LoraCudaLayer {
       if (p_.size() == 0) throw Error("LoraCudaLayer: no base weight set");
       return p_.data();
     }
-    nf4_dequantize(streamed_, workspace_, ldx(), stream);
+    nf4_dequantize(streamed_, workspace_, ldx(), stream, true);  // programmatic dependent launch: the weight is never written
     write_adapter(workspace_, stream);
     return workspace_;
   }
@@ -228,6 +230,8 @@ class LoraCudaLayer {
   DeviceBuffer<float> b_;
   DeviceBuffer<float> da_, db_;
   DeviceBuffer<__nv_bfloat16> h_scratch_;  // the cuBLAS path's dropout(x)
+  DeviceBuffer<float> reduce_partials_;     // lora_row_reduce's per-block sums ...
+  DeviceBuffer<unsigned> reduce_counters_;  // ... and its finished-block counts (zero between launches)
 };
 
 }  // namespace kspam::cuda

@@ -10,9 +10,10 @@
 // bf16 operands, fp32 accumulation (mma.sync m16n8k16), fp32 gradients.
 #include <cuda_bf16.h>
 
+#include <algorithm>
 #include <cstdint>
 
-#include "kspam/cuda/cluster.cuh"
+#include "kspam/cuda/device_memory.cuh"
 #include "kspam/cuda/mma.cuh"
 #include "kspam/nn/lora_dropout.hpp"
 
@@ -71,8 +72,10 @@ __global__ void __launch_bounds__(256) lora_project(const __nv_bfloat16* __restr
       for (int a = 0; a < 2; ++a) {
         std::uint32_t* w = reinterpret_cast<std::uint32_t*>(&cur[a][0]);
 #pragma unroll
-        for (int q = 0; q < 16; ++q)
-          w[q] &= bf16_pair_keep_mask(mask.keep(keys[a], static_cast<std::uint32_t>(k0 + 2 * q)), mask.keep(keys[a], static_cast<std::uint32_t>(k0 + 2 * q + 1)));
+        for (int q = 0; q < 16; ++q) {
+          const std::uint32_t pair = mask.keep_pair(keys[a], static_cast<std::uint32_t>(k0 + 2 * q));
+          w[q] &= bf16_pair_keep_mask(pair & 1U, pair & 2U);
+        }
       }
     }
     const std::uint32_t* wa = reinterpret_cast<const std::uint32_t*>(&cur[0][0]);
@@ -104,38 +107,50 @@ __global__ void __launch_bounds__(256) lora_project(const __nv_bfloat16* __restr
   }
 }
 
-inline constexpr int kRowReduceWarps = 8;    // warps per block, each on its own 16-row steps
-inline constexpr int kRowReduceCols = 64;    // columns per block
+inline constexpr int kRowReduceWarps = 8;  // warps per block, each on its own 16-row steps
+inline constexpr int kRowReduceCols = 64;  // columns per block
+
+// Floats of one block's partial sums in lora_row_reduce's workspace: 16 * NR rows of G by 64 columns.
+template <int NR>
+__host__ __device__ constexpr int row_reduce_partial_floats() {
+  return 16 * NR * kRowReduceCols;
+}
 
 // G[k, c] += scale * sum_m V[m, k] h[m, c] for k < r, c in the block's 64 columns, h = X * dropout mask (or X);
 // with kMaskedAdd, also DX[m, c] += mask(m, c) * keep * sum_k V[m, k] AT[c, k] in the same pass (the dropout
 // case's low-rank part of dx: X and DX are read with the same layout and share the mask).
 // G is [r, C] with row stride ldg (dA: [r, in]).
-// Grid (C / 64, kCluster), one cluster per 64 columns: the cluster's blocks split the rows, each warp takes 16-row
-// steps, and the per-warp sums are added in a fixed order (warps in shared memory, then blocks over the cluster's
-// shared memory), so the gradients are deterministic and no global workspace is needed. (Clusters of 8 measured
-// slower: only 30 fit on the H100 at once, so 2048 columns took two waves.)
+// Grid (C / 64, S): block (b, s) takes columns 64b.. and the s-th of S row ranges; each warp takes 16-row steps.
+// The kernel is bound by instruction latency (the mask's hashes, the dx update) more than by memory, so S is
+// chosen to fill every SM with as many warps as fit (row_reduce_splits). The sums are added in a fixed order,
+// so the gradients are deterministic: the warps into the block's shared memory, then, when S > 1, each block
+// writes its partial sums to `partials` ([C / 64][S][row_reduce_partial_floats]) and the last block of a column
+// range to finish (counted in `counters`, C / 64 zeros, left zero again) adds them in split order.
 // Per 16-row step, lane (g, t) holds rows 2t, 2t + 1, 2t + 8, 2t + 9 and columns 8g..8g+7 of X (and DX):
 //  * V^T h: the mma's k runs over the 16 rows in order, its n over columns (tile j, n = g is column 8g + j), so
 //    the lane's loads are the B fragments after one byte permute per pair; the A fragments are V's 8x8 tiles as
 //    loaded (one 32-bit load each), transposed in registers (movmatrix).
 //  * V A (transposed: m = columns, n = rows, k = r): tile jj maps m = g to column 8g + 2jj and m = g + 8 to
-//    8g + 2jj + 1, tile q takes rows 8q..8q+7, so each lane's accumulators are exactly its own 32 elements of DX;
+//    8g + 2jj + 1, tile q takes rows 8q..8q+7, so each lane's accumulators are exactly its own 32 elements of DX
+//    (for row 8q + 2t + e, columns 8g + 2jj and + 1 are accumulators e and 2 + e of tile (q, jj): one bf16 pair);
 //    the B fragments are the same V loads, untransposed, and AT's fragments are loaded once.
 // The next step's X is loaded while the current one is multiplied.
 // Needs C % 64 == 0 (the caller's rule), r <= 16 * NR.
-template <int NR, bool kMaskedAdd, int kCluster>
-__global__ void __cluster_dims__(1, kCluster, 1) __launch_bounds__(kRowReduceWarps * 32, NR == 1 ? 2 : 1)
+template <int NR, bool kMaskedAdd>
+__global__ void __launch_bounds__(kRowReduceWarps * 32, NR == 1 ? 2 : 1)
     lora_row_reduce(const __nv_bfloat16* __restrict__ X, int ldx, int M, int r, const __nv_bfloat16* __restrict__ V, int ldv, float scale,
                     float* __restrict__ G, int ldg, nn::DropoutMask mask, const __nv_bfloat16* __restrict__ AT,
-                    __nv_bfloat16* __restrict__ DX, int lddx) {
+                    __nv_bfloat16* __restrict__ DX, int lddx, float* __restrict__ partials, unsigned* __restrict__ counters) {
+  constexpr int kOutputs = row_reduce_partial_floats<NR>();
   __shared__ float part[16 * NR][kRowReduceCols + 2];  // + 2: the warps' stores hit 16 banks, not 2
+  __shared__ bool last_block;
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   const int g = lane >> 2, t = lane & 3;
   const int c0 = blockIdx.x * kRowReduceCols;
   const int col = c0 + 8 * g;  // the lane's first column
+  const int splits = static_cast<int>(gridDim.y);
   const int steps = (M + 15) / 16;
-  const int steps_per_block = (steps + kCluster - 1) / kCluster;
+  const int steps_per_block = (steps + splits - 1) / splits;
   const int step_begin = blockIdx.y * steps_per_block, step_end = min(steps, step_begin + steps_per_block);
   const bool drop = mask.active();
   auto v_pair = [&](int row, int k) -> std::uint32_t {  // V[row, k..k+1] (r is even)
@@ -186,8 +201,8 @@ __global__ void __cluster_dims__(1, kCluster, 1) __launch_bounds__(kRowReduceWar
       for (int rb = 0; rb < 2; ++rb)
 #pragma unroll
         for (int cb = 0; cb < 2; ++cb) vp[tr][rb][cb] = v_pair(step * 16 + g + 8 * rb, 16 * tr + 8 * cb + 2 * t);
-    // Bit 8i + j of `kept`: element (row i, column j) of the lane's 32 survives dropout. Dropped ones become zero in
-    // h; the 1 / (1 - p) scale is applied to the sums.
+    // Bits 8i + 2p and 8i + 2p + 1 of `kept`: the lane's row i, columns 2p and 2p + 1 survive dropout (one hash per
+    // pair). Dropped ones become zero in h; the 1 / (1 - p) scale is applied to the sums.
     std::uint32_t kept = 0xffffffffU;
     if (drop) {
       kept = 0;
@@ -195,10 +210,9 @@ __global__ void __cluster_dims__(1, kCluster, 1) __launch_bounds__(kRowReduceWar
       for (int i = 0; i < 4; ++i) {
         const std::uint32_t key = mask.row_key(static_cast<std::uint32_t>(lane_row(step, i)));
 #pragma unroll
-        for (int j = 0; j < 8; ++j) kept |= static_cast<std::uint32_t>(mask.keep(key, static_cast<std::uint32_t>(col + j))) << (8 * i + j);
-#pragma unroll
         for (int p = 0; p < 4; ++p) {
-          const std::uint32_t pair = kept >> (8 * i + 2 * p);
+          const std::uint32_t pair = mask.keep_pair(key, static_cast<std::uint32_t>(col + 2 * p));
+          kept |= pair << (8 * i + 2 * p);
           reinterpret_cast<std::uint32_t*>(&xq[i])[p] &= bf16_pair_keep_mask(pair & 1U, pair & 2U);
         }
       }
@@ -230,14 +244,18 @@ __global__ void __cluster_dims__(1, kCluster, 1) __launch_bounds__(kRowReduceWar
 #pragma unroll
       for (int q = 0; q < 2; ++q)
 #pragma unroll
-        for (int jj = 0; jj < 4; ++jj)
+        for (int e = 0; e < 2; ++e) {
+          const int i = 2 * q + e;  // the lane's row
+          std::uint32_t* d = reinterpret_cast<std::uint32_t*>(&dq[i]);
 #pragma unroll
-          for (int e = 0; e < 4; ++e) {
-            const int i = 2 * q + (e & 1), j = 2 * jj + (e >> 1);
-            __nv_bfloat16* d = reinterpret_cast<__nv_bfloat16*>(&dq[i]) + j;
-            const bool keep = (kept >> (8 * i + j)) & 1U;
-            *d = __float2bfloat16_rn(__bfloat162float(*d) + (keep ? keep_scale * sum[q][jj][e] : 0.0f));
+          for (int jj = 0; jj < 4; ++jj) {
+            const float2 old = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&d[jj]));
+            const float m0 = (kept >> (8 * i + 2 * jj)) & 1U ? keep_scale : 0.0f;
+            const float m1 = (kept >> (8 * i + 2 * jj + 1)) & 1U ? keep_scale : 0.0f;
+            const __nv_bfloat162 out = __floats2bfloat162_rn(fmaf(m0, sum[q][jj][e], old.x), fmaf(m1, sum[q][jj][2 + e], old.y));
+            d[jj] = *reinterpret_cast<const std::uint32_t*>(&out);
           }
+        }
 #pragma unroll
       for (int i = 0; i < 4; ++i) {
         const int row = lane_row(step, i);
@@ -245,7 +263,7 @@ __global__ void __cluster_dims__(1, kCluster, 1) __launch_bounds__(kRowReduceWar
       }
     }
   }
-  // Fixed-order sums: the warps into this block's shared memory, then rank 0 over the cluster's blocks.
+  // Fixed-order sums: the warps into this block's shared memory, ...
   for (int w = 0; w < kRowReduceWarps; ++w) {
     if (warp == w) {
 #pragma unroll
@@ -260,22 +278,62 @@ __global__ void __cluster_dims__(1, kCluster, 1) __launch_bounds__(kRowReduceWar
     }
     __syncthreads();
   }
-  // Each block of the cluster sums one eighth of the outputs over the cluster's blocks, in rank order.
-  cluster_sync();
-  constexpr int kOutputs = 16 * NR * kRowReduceCols, kShare = kOutputs / kCluster;
-  for (int share = static_cast<int>(threadIdx.x); share < kShare; share += static_cast<int>(blockDim.x)) {
-    const int o = static_cast<int>(cluster_rank()) * kShare + share;
+  if (splits == 1) {
+    for (int o = static_cast<int>(threadIdx.x); o < kOutputs; o += static_cast<int>(blockDim.x)) {
+      const int k = o / kRowReduceCols, c = o % kRowReduceCols;
+      if (k < r) G[static_cast<std::int64_t>(k) * ldg + c0 + c] += scale * part[k][c];
+    }
+    return;
+  }
+  // ... then the blocks of this column range, by the last one to finish.
+  float* const range = partials + static_cast<std::int64_t>(blockIdx.x) * splits * kOutputs;
+  for (int o = static_cast<int>(threadIdx.x); o < kOutputs; o += static_cast<int>(blockDim.x))
+    range[static_cast<std::int64_t>(blockIdx.y) * kOutputs + o] = part[o / kRowReduceCols][o % kRowReduceCols];
+  __threadfence();  // the partial sums are visible device-wide before the count says so
+  __syncthreads();
+  if (threadIdx.x == 0) last_block = atomicAdd(&counters[blockIdx.x], 1U) == static_cast<unsigned>(splits - 1);
+  __syncthreads();
+  if (!last_block) return;
+  __threadfence();
+  for (int o = static_cast<int>(threadIdx.x); o < kOutputs; o += static_cast<int>(blockDim.x)) {
     const int k = o / kRowReduceCols, c = o % kRowReduceCols;
-    const std::uint32_t local = smem_addr(&part[k][c]);
-    float v[kCluster];
-#pragma unroll
-    for (int b = 0; b < kCluster; ++b) v[b] = cluster_load(cluster_map(local, static_cast<unsigned>(b)));
     float sum = 0.0f;
-#pragma unroll
-    for (int b = 0; b < kCluster; ++b) sum += v[b];
+    for (int s = 0; s < splits; ++s) sum += __ldcg(range + static_cast<std::int64_t>(s) * kOutputs + o);  // L2: written by other SMs
     if (k < r) G[static_cast<std::int64_t>(k) * ldg + c0 + c] += scale * sum;
   }
-  cluster_sync();  // every block's shared memory stays until the others have read it
+  if (threadIdx.x == 0) counters[blockIdx.x] = 0;  // ready for the next launch
+}
+
+// Row ranges per 64 columns for lora_row_reduce. At least enough blocks to fill the GPU once (`fit`), and more when
+// that would leave a warp more than 8 steps of 16 rows (measured on the H100 with 6144 columns: M = 8192 took
+// 123 us over 8 ranges against 139 us over 2, while M = 2544 was fastest over 2), at most 4 * fit.
+template <int NR, bool kMaskedAdd>
+int row_reduce_fit(int C) {
+  int per_sm = 0;
+  KSPAM_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, &lora_row_reduce<NR, kMaskedAdd>, kRowReduceWarps * 32, 0));
+  return std::max(1, per_sm * sm_count() / (C / kRowReduceCols));
+}
+template <int NR, bool kMaskedAdd>
+int row_reduce_max_splits(int C) {
+  return 4 * row_reduce_fit<NR, kMaskedAdd>(C);
+}
+template <int NR, bool kMaskedAdd>
+int row_reduce_splits(int C, int M) {
+  const int steps = M / 16 + (M % 16 != 0 ? 1 : 0), fit = row_reduce_fit<NR, kMaskedAdd>(C);
+  const int wanted = std::max(fit, (steps + 8 * kRowReduceWarps - 1) / (8 * kRowReduceWarps));
+  return std::max(1, std::min({wanted, 4 * fit, steps / kRowReduceWarps}));  // every warp has rows
+}
+
+// Launches lora_row_reduce over C columns; `partials` holds at least C / 64 * row_reduce_max_splits<NR, kMaskedAdd>(C)
+// * row_reduce_partial_floats<NR>() floats, `counters` C / 64 zeros.
+template <int NR, bool kMaskedAdd>
+void launch_row_reduce(int C, const __nv_bfloat16* X, int ldx, int M, int r, const __nv_bfloat16* V, int ldv, float scale, float* G, int ldg,
+                       const nn::DropoutMask& mask, const __nv_bfloat16* AT, __nv_bfloat16* DX, int lddx, float* partials, unsigned* counters,
+                       cudaStream_t stream) {
+  const dim3 grid(static_cast<unsigned>(C / kRowReduceCols), static_cast<unsigned>(row_reduce_splits<NR, kMaskedAdd>(C, M)));
+  lora_row_reduce<NR, kMaskedAdd><<<grid, kRowReduceWarps * 32, 0, stream>>>(X, ldx, M, r, V, ldv, scale, G, ldg, mask, AT, DX, lddx, partials,
+                                                                             counters);
+  KSPAM_CUDA_LAUNCH_CHECK();
 }
 
 // The cuBLAS path's kernels, for shapes outside the rules above.

@@ -186,10 +186,12 @@ inline void nf4_gemm_fused(const Nf4View& w, const __nv_bfloat16* x, int M, __nv
     nf4_gemm_mma_sync(w, x, M, y, stream);
 }
 
-// Y [M, N] = X [M, K] W^T by dequantizing W into `scratch` (N * K bf16) and calling cuBLAS.
+// Y [M, N] = X [M, K] W^T by dequantizing W into `scratch` (N * K bf16) and calling cuBLAS. The dequantization is
+// launched with programmatic dependent launch, so its weight loads overlap the end of the previous kernel in the
+// stream (that kernel must not be the one writing W, as when W was just quantized on this stream).
 inline void nf4_gemm_dequant_cublas(cublasHandle_t h, const Nf4View& w, const __nv_bfloat16* x, int M, __nv_bfloat16* y,
                                     __nv_bfloat16* scratch, cudaStream_t stream = nullptr) {
-  nf4_dequantize(w, scratch, w.cols, stream);
+  nf4_dequantize(w, scratch, w.cols, stream, true);
   KSPAM_CUBLAS_CHECK(cublasSetStream(h, stream));
   gemm_bf16_rm(h, false, true, M, static_cast<int>(w.rows), static_cast<int>(w.cols), 1.0f, x, static_cast<int>(w.cols), scratch,
                static_cast<int>(w.cols), 0.0f, y, CUDA_R_16BF, static_cast<int>(w.rows));

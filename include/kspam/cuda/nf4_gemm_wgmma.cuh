@@ -23,6 +23,8 @@
 // partial sums meet in the first block's shared memory (16-byte remote stores; remote atomic adds were 2x
 // slower). A shared-memory-operand version (both operands in shared memory, W dequantized there) and a cp.async
 // version of this one were measured slower (bench/RESULTS.md).
+// Launched with programmatic dependent launch: the prologue (tables, scales, the first steps' W tiles) overlaps
+// the end of the previous kernel in the stream, so that kernel must not be the one writing W; X is read after it.
 // Needs N % 128 == 0, K % 64 == 0 and a block size that is a multiple of 64.
 #include <cstdint>
 #include <string>
@@ -31,6 +33,7 @@
 #include <cuda_bf16.h>
 
 #include "kspam/cuda/cluster.cuh"
+#include "kspam/cuda/launch.cuh"
 #include "kspam/cuda/device_memory.cuh"
 #include "kspam/cuda/nf4_weight.cuh"
 #include "kspam/cuda/tensor_map.cuh"
@@ -154,12 +157,20 @@ __global__ void __launch_bounds__(kWgmmaThreads, 1)
   const int r0 = wg * 64 + ((tid >> 5) & 3) * 16 + g;
 
   // One thread loads a whole step: X's BN x 64 box (rows past M and columns past K arrive as zeros) and the
-  // packed W box, both counted in bytes on the step's barrier.
-  auto issue_stage = [&](int kt) {
+  // packed W box, both counted in bytes on the step's barrier. The W half comes first and may be issued before
+  // pdl_wait (the weight is not the previous kernel's output; X may be).
+  auto issue_w = [&](int kt) {
     const int slot = kt % kStages;
     mbarrier_arrive_expect_tx(full + slot, kWgmmaXStage<BN> + kWgmmaWStage);
-    tma_load_2d(xs + slot * kWgmmaXStage<BN>, &x_map, (k_first + kt) * kWgmmaBK, m0, full + slot);
     tma_load_2d(wp + slot * kWgmmaWStage, &w_map, (k_first + kt) * (kWgmmaBK / 2), n0, full + slot);
+  };
+  auto issue_x = [&](int kt) {
+    const int slot = kt % kStages;
+    tma_load_2d(xs + slot * kWgmmaXStage<BN>, &x_map, (k_first + kt) * kWgmmaBK, m0, full + slot);
+  };
+  auto issue_stage = [&](int kt) {
+    issue_w(kt);
+    issue_x(kt);
   };
 
   // Block scales of this thread's two rows for one K step, loaded a step ahead.
@@ -210,8 +221,14 @@ __global__ void __launch_bounds__(kWgmmaThreads, 1)
   nf4_fill_pair_table<32, kWgmmaTableWords>(w, pair, nested_map);
   load_scales(0);
   __syncthreads();  // barriers initialised, tables filled
+  // Under programmatic dependent launch all of the above, and the first steps' W loads, overlap the end of the
+  // previous kernel; X is read, and Y written, only after it has finished.
+  const int first_steps = min(kStages - 2, k_steps);
   if (tid == 0)
-    for (int s = 0; s < kStages - 2 && s < k_steps; ++s) issue_stage(s);
+    for (int s = 0; s < first_steps; ++s) issue_w(s);
+  pdl_wait();
+  if (tid == 0)
+    for (int s = 0; s < first_steps; ++s) issue_x(s);
 
   float d[BN / 2];
 #pragma unroll
@@ -257,6 +274,7 @@ __global__ void __launch_bounds__(kWgmmaThreads, 1)
   }
   step(kt, a0, a1, more);
   step(kt + 1, a1, a0, last);
+  pdl_launch_dependents();  // the next kernel may start its prologue as this one's blocks finish
   __syncthreads();  // every warpgroup is done with the pipeline's shared memory
 
   if constexpr (kSplit > 1) {
@@ -354,13 +372,16 @@ inline void nf4_gemm_wgmma_tiles(const Nf4View& w, const __nv_bfloat16* x, int M
   config.blockDim = dim3(kernels::kWgmmaThreads);
   config.dynamicSmemBytes = smem;
   config.stream = stream;
-  cudaLaunchAttribute cluster{};
-  cluster.id = cudaLaunchAttributeClusterDimension;
-  cluster.val.clusterDim.x = 1;
-  cluster.val.clusterDim.y = 1;
-  cluster.val.clusterDim.z = kSplit;
-  config.attrs = &cluster;
-  config.numAttrs = kSplit > 1 ? 1 : 0;
+  // Programmatic dependent launch (see the kernel's prologue), and the split's cluster.
+  cudaLaunchAttribute attributes[2]{};
+  attributes[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attributes[0].val.programmaticStreamSerializationAllowed = 1;
+  attributes[1].id = cudaLaunchAttributeClusterDimension;
+  attributes[1].val.clusterDim.x = 1;
+  attributes[1].val.clusterDim.y = 1;
+  attributes[1].val.clusterDim.z = kSplit;
+  config.attrs = attributes;
+  config.numAttrs = kSplit > 1 ? 2 : 1;
   KSPAM_CUDA_CHECK(cudaLaunchKernelEx(&config, kernel, x_map, w_map, w, M, y));
 }
 
