@@ -304,24 +304,20 @@ __global__ void __launch_bounds__(kRowReduceWarps * 32, NR == 1 ? 2 : 1)
   if (threadIdx.x == 0) counters[blockIdx.x] = 0;  // ready for the next launch
 }
 
-// Row ranges per 64 columns for lora_row_reduce. At least enough blocks to fill the GPU once (`fit`), and more when
-// that would leave a warp more than 8 steps of 16 rows (measured on the H100 with 6144 columns: M = 8192 took
-// 123 us over 8 ranges against 139 us over 2, while M = 2544 was fastest over 2), at most 4 * fit.
+// The most row ranges per 64 columns lora_row_reduce takes: as many blocks as fit on the GPU at once. (More, in
+// several waves, measured on the H100 at 6144 columns: 11% faster at M = 8192, slower at M = 2544.)
 template <int NR, bool kMaskedAdd>
-int row_reduce_fit(int C) {
+int row_reduce_max_splits(int C) {
   int per_sm = 0;
   KSPAM_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, &lora_row_reduce<NR, kMaskedAdd>, kRowReduceWarps * 32, 0));
   return std::max(1, per_sm * sm_count() / (C / kRowReduceCols));
 }
-template <int NR, bool kMaskedAdd>
-int row_reduce_max_splits(int C) {
-  return 4 * row_reduce_fit<NR, kMaskedAdd>(C);
-}
+
+// The row ranges it takes for M rows: at most one per kRowReduceWarps steps of 16 rows, so every warp has rows.
 template <int NR, bool kMaskedAdd>
 int row_reduce_splits(int C, int M) {
-  const int steps = M / 16 + (M % 16 != 0 ? 1 : 0), fit = row_reduce_fit<NR, kMaskedAdd>(C);
-  const int wanted = std::max(fit, (steps + 8 * kRowReduceWarps - 1) / (8 * kRowReduceWarps));
-  return std::max(1, std::min({wanted, 4 * fit, steps / kRowReduceWarps}));  // every warp has rows
+  const int steps = M / 16 + (M % 16 != 0 ? 1 : 0);
+  return std::max(1, std::min(row_reduce_max_splits<NR, kMaskedAdd>(C), steps / kRowReduceWarps));
 }
 
 // Launches lora_row_reduce over C columns; `partials` holds at least C / 64 * row_reduce_max_splits<NR, kMaskedAdd>(C)
