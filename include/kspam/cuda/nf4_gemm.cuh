@@ -201,7 +201,8 @@ inline void nf4_gemm_dequant_cublas(cublasHandle_t h, const Nf4View& w, const __
 // projection shapes (bench/RESULTS.md): the fused kernel up to M = 512 (1.1-1.6x faster than dequantize + cuBLAS
 // at M = 256 and 512), dequantize + cuBLAS above (the two within 10% of each other from M = 768 to 2048, then
 // dequantize + cuBLAS 1.05-1.23x faster). Elsewhere than sm_90, and for shapes the fused kernels cannot take,
-// always dequantize + cuBLAS. `scratch` (N * K bf16) is written only on that path.
+// always dequantize + cuBLAS. `scratch` (N * K bf16) is written only on that path. Both paths start by programmatic
+// dependent launch, so the kernel just before in the stream must not be the one writing W.
 constexpr int kNf4FusedGemmMaxRows = 512;
 inline void nf4_gemm(cublasHandle_t h, const Nf4View& w, const __nv_bfloat16* x, int M, __nv_bfloat16* y, __nv_bfloat16* scratch,
                      cudaStream_t stream = nullptr) {
