@@ -161,15 +161,11 @@ int main(int argc, char** argv) {
         namespace k = cuda::kernels;
         const nn::DropoutMask none, mask(7, 0.05);
         const unsigned pb = static_cast<unsigned>((M + 15) / 16);
-        const int ranges = s.in / k::kRowReduceCols;
-        const int most_splits = std::max(k::row_reduce_max_splits<1, true>(s.in), k::row_reduce_max_splits<1, false>(s.in));
-        cuda::DeviceBuffer<float> partials(static_cast<std::size_t>(ranges) * most_splits * k::row_reduce_partial_floats<1>());
-        cuda::DeviceBuffer<unsigned> counters(static_cast<std::size_t>(ranges));
-        counters.zero();
+        auto ws_add = k::make_row_reduce_workspace<1, true>(s.in), ws_plain = k::make_row_reduce_workspace<1, false>(s.in);
         auto reduce = [&](bool add, const nn::DropoutMask& m, cudaStream_t st) {
           auto* launch = add ? &k::launch_row_reduce<1, true> : &k::launch_row_reduce<1, false>;
           launch(s.in, xcat.data(), ld, M, r, du.data(), r, 1.0f, dA.data(), s.in, m, a16.data(), add ? dx.data() : nullptr, add ? s.in : 0,
-                 partials.data(), counters.data(), st);
+                 add ? ws_add : ws_plain, st);
         };
         const double k_up = t([&](cudaStream_t st) { k::lora_project<2><<<pb, 256, 0, st>>>(xcat.data(), ld, M, s.in, a16.data(), xcat.data() + s.in, ld, mask); });
         const double k_u = t([&](cudaStream_t st) { k::lora_project<2><<<pb, 256, 0, st>>>(xcat.data(), ld, M, s.in, a16.data(), xcat.data() + s.in, ld, none); });

@@ -34,23 +34,14 @@ void test_quantize_bit_identical() {
   }
 }
 
-// Spins for about 50 us, then fills out with NaNs: a previous kernel still writing the buffer that a kernel launched
-// by programmatic dependent launch is about to overwrite.
-__global__ void fill_nan_late(bf16* out, std::size_t n) {
+// Spins for about 50 us, then copies src into dst, or fills dst with NaNs when src is null: a previous kernel still
+// writing a buffer that a kernel launched by programmatic dependent launch reads or overwrites.
+__global__ void write_late(const bf16* src, bf16* dst, std::size_t n) {
   const long long start = clock64();
   while (clock64() - start < 100000) {
   }
   for (std::size_t i = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x; i < n; i += static_cast<std::size_t>(gridDim.x) * blockDim.x)
-    reinterpret_cast<std::uint16_t*>(out)[i] = 0xffff;
-}
-
-// The same wait, then copies src into dst: a previous kernel still producing a later kernel's input.
-__global__ void copy_late(const bf16* src, bf16* dst, std::size_t n) {
-  const long long start = clock64();
-  while (clock64() - start < 100000) {
-  }
-  for (std::size_t i = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x; i < n; i += static_cast<std::size_t>(gridDim.x) * blockDim.x)
-    dst[i] = src[i];
+    reinterpret_cast<std::uint16_t*>(dst)[i] = src != nullptr ? reinterpret_cast<const std::uint16_t*>(src)[i] : std::uint16_t{0xffff};
 }
 
 void test_dequantize_bit_identical() {
@@ -65,7 +56,7 @@ void test_dequantize_bit_identical() {
       cuda::DeviceBuffer<bf16> out(static_cast<std::size_t>(512) * ld);
       for (bool pdl : {false, true}) {
         // With programmatic dependent launch, right after a kernel that writes `out`: nothing may be stored before it ends.
-        if (pdl) fill_nan_late<<<64, 256>>>(out.data(), out.size());
+        if (pdl) write_late<<<64, 256>>>(nullptr, out.data(), out.size());
         cuda::nf4_dequantize(w.view(), out.data(), ld, nullptr, pdl);
         std::vector<std::uint16_t> got(out.size());
         KSPAM_CUDA_CHECK(cudaMemcpy(got.data(), out.data(), got.size() * 2, cudaMemcpyDeviceToHost));
@@ -204,12 +195,12 @@ void test_gemv_and_gemm() {
     // scratch weight (dequantize + cuBLAS), they must wait for it.
     cuda::DeviceBuffer<bf16> late_x(dx.size());
     KSPAM_CUDA_CHECK(cudaMemset(late_x.data(), 0xff, late_x.bytes()));
-    copy_late<<<64, 256>>>(dx.data(), late_x.data(), late_x.size());
+    write_late<<<64, 256>>>(dx.data(), late_x.data(), late_x.size());
     cuda::nf4_gemm_fused(dw.view(), late_x.data(), M, y.data());
     KSPAM_CUDA_CHECK(cudaDeviceSynchronize());
     e = rel_err(to_matrix(download_bf16(y.data(), y.size()), M, N), want);
     check(e < 1e-2, "NF4 GEMM fused M=" + std::to_string(M) + " right after a kernel writing its X (max rel err " + std::to_string(e) + ")");
-    fill_nan_late<<<64, 256>>>(scratch.data(), scratch.size());
+    write_late<<<64, 256>>>(nullptr, scratch.data(), scratch.size());
     cuda::nf4_gemm_dequant_cublas(cublas.get(), dw.view(), dx.data(), M, y.data(), scratch.data());
     KSPAM_CUDA_CHECK(cudaDeviceSynchronize());
     e = rel_err(to_matrix(download_bf16(y.data(), y.size()), M, N), want);

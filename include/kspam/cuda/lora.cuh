@@ -50,14 +50,8 @@ class LoraCudaLayer {
     if (!(dropout >= 0.0 && dropout < 1.0)) throw Error("LoraCudaLayer: dropout must be in [0, 1)");
     a16_.zero();
     b_.zero();
-    if (dropout > 0.0 && dropout_kernels()) {
-      // lora_row_reduce's workspace, for the most row ranges it takes at this width.
-      const int ranges = in / kernels::kRowReduceCols;
-      const int splits = r <= 16 ? kernels::row_reduce_max_splits<1, true>(in) : kernels::row_reduce_max_splits<2, true>(in);
-      reduce_partials_ = DeviceBuffer<float>(static_cast<std::size_t>(ranges) * splits * (r <= 16 ? kernels::row_reduce_partial_floats<1>() : kernels::row_reduce_partial_floats<2>()));
-      reduce_counters_ = DeviceBuffer<unsigned>(static_cast<std::size_t>(ranges));
-      reduce_counters_.zero();
-    }
+    if (dropout > 0.0 && dropout_kernels())
+      reduce_ws_ = r <= 16 ? kernels::make_row_reduce_workspace<1, true>(in) : kernels::make_row_reduce_workspace<2, true>(in);
     write_adapter(nullptr, nullptr);
     zero_grad();
   }
@@ -177,8 +171,7 @@ class LoraCudaLayer {
   void masked_input_grad(const __nv_bfloat16* xcat, int M, const __nv_bfloat16* du, const nn::DropoutMask& mask, __nv_bfloat16* dx, int lddx,
                          cudaStream_t stream) {
     auto* launch = r_ <= 16 ? &kernels::launch_row_reduce<1, true> : &kernels::launch_row_reduce<2, true>;
-    launch(in_, xcat, ldx(), M, r_, du, ldy(), mask.keep_scale, da_.data(), in_, mask, at_.data(), dx, lddx, reduce_partials_.data(),
-           reduce_counters_.data(), stream);
+    launch(in_, xcat, ldx(), M, r_, du, ldy(), mask.keep_scale, da_.data(), in_, mask, at_.data(), dx, lddx, reduce_ws_, stream);
   }
   // The cuBLAS path's h: x itself (xcat, row stride ldx()) or, with dropout, x * mask in the layer's scratch.
   std::pair<const __nv_bfloat16*, int> masked_input(const __nv_bfloat16* xcat, int M, const nn::DropoutMask& mask, cudaStream_t stream) {
@@ -230,8 +223,7 @@ class LoraCudaLayer {
   DeviceBuffer<float> b_;
   DeviceBuffer<float> da_, db_;
   DeviceBuffer<__nv_bfloat16> h_scratch_;  // the cuBLAS path's dropout(x)
-  DeviceBuffer<float> reduce_partials_;     // lora_row_reduce's per-block sums ...
-  DeviceBuffer<unsigned> reduce_counters_;  // ... and its finished-block counts (zero between launches)
+  kernels::RowReduceWorkspace reduce_ws_;  // lora_row_reduce's partial sums and counts (with dropout kernels)
 };
 
 }  // namespace kspam::cuda

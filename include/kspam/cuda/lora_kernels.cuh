@@ -122,7 +122,7 @@ __host__ __device__ constexpr int row_reduce_partial_floats() {
 // G is [r, C] with row stride ldg (dA: [r, in]).
 // Grid (C / 64, S): block (b, s) takes columns 64b.. and the s-th of S row ranges; each warp takes 16-row steps.
 // The kernel is bound by instruction latency (the mask's hashes, the dx update) more than by memory, so S is
-// chosen to fill every SM with as many warps as fit (row_reduce_splits). The sums are added in a fixed order,
+// chosen to fill every SM with as many warps as fit (launch_row_reduce). The sums are added in a fixed order,
 // so the gradients are deterministic: the warps into the block's shared memory, then, when S > 1, each block
 // writes its partial sums to `partials` ([C / 64][S][row_reduce_partial_floats]) and the last block of a column
 // range to finish (counted in `counters`, C / 64 zeros, left zero again) adds them in split order.
@@ -304,31 +304,41 @@ __global__ void __launch_bounds__(kRowReduceWarps * 32, NR == 1 ? 2 : 1)
   if (threadIdx.x == 0) counters[blockIdx.x] = 0;  // ready for the next launch
 }
 
-// The most row ranges per 64 columns lora_row_reduce takes: as many blocks as fit on the GPU at once. (More, in
-// several waves, measured on the H100 at 6144 columns: 11% faster at M = 8192, slower at M = 2544.)
+// lora_row_reduce's workspace for one width C and one instantiation: the per-range partial sums and the
+// finished-block counts (C / 64 zeros, left zero by every launch), sized for the most row ranges the kernel takes
+// there, as many blocks as fit on the GPU at once (worked out once, here, with the occupancy calculator). (More
+// ranges, in several waves, measured on the H100 at 6144 columns: 11% faster at M = 8192, slower at M = 2544.)
+// Launches using one workspace must follow each other on one stream.
+struct RowReduceWorkspace {
+  int max_splits = 1;
+  DeviceBuffer<float> partials;
+  DeviceBuffer<unsigned> counters;
+};
+
 template <int NR, bool kMaskedAdd>
-int row_reduce_max_splits(int C) {
+RowReduceWorkspace make_row_reduce_workspace(int C) {
   int per_sm = 0;
   KSPAM_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, &lora_row_reduce<NR, kMaskedAdd>, kRowReduceWarps * 32, 0));
-  return std::max(1, per_sm * sm_count() / (C / kRowReduceCols));
+  const int ranges = C / kRowReduceCols;
+  RowReduceWorkspace ws;
+  ws.max_splits = std::max(1, per_sm * sm_count() / ranges);
+  ws.partials = DeviceBuffer<float>(static_cast<std::size_t>(ranges) * ws.max_splits * row_reduce_partial_floats<NR>());
+  ws.counters = DeviceBuffer<unsigned>(static_cast<std::size_t>(ranges));
+  ws.counters.zero();
+  return ws;
 }
 
-// The row ranges it takes for M rows: at most one per kRowReduceWarps steps of 16 rows, so every warp has rows.
-template <int NR, bool kMaskedAdd>
-int row_reduce_splits(int C, int M) {
-  const int steps = M / 16 + (M % 16 != 0 ? 1 : 0);
-  return std::max(1, std::min(row_reduce_max_splits<NR, kMaskedAdd>(C), steps / kRowReduceWarps));
-}
-
-// Launches lora_row_reduce over C columns; `partials` holds at least C / 64 * row_reduce_max_splits<NR, kMaskedAdd>(C)
-// * row_reduce_partial_floats<NR>() floats, `counters` C / 64 zeros.
+// Launches lora_row_reduce over C columns with `ws` from make_row_reduce_workspace<NR, kMaskedAdd>(C): at most
+// ws.max_splits row ranges, and at most one per kRowReduceWarps steps of 16 rows, so every warp has rows.
 template <int NR, bool kMaskedAdd>
 void launch_row_reduce(int C, const __nv_bfloat16* X, int ldx, int M, int r, const __nv_bfloat16* V, int ldv, float scale, float* G, int ldg,
-                       const nn::DropoutMask& mask, const __nv_bfloat16* AT, __nv_bfloat16* DX, int lddx, float* partials, unsigned* counters,
+                       const nn::DropoutMask& mask, const __nv_bfloat16* AT, __nv_bfloat16* DX, int lddx, RowReduceWorkspace& ws,
                        cudaStream_t stream) {
-  const dim3 grid(static_cast<unsigned>(C / kRowReduceCols), static_cast<unsigned>(row_reduce_splits<NR, kMaskedAdd>(C, M)));
-  lora_row_reduce<NR, kMaskedAdd><<<grid, kRowReduceWarps * 32, 0, stream>>>(X, ldx, M, r, V, ldv, scale, G, ldg, mask, AT, DX, lddx, partials,
-                                                                             counters);
+  const int steps = M / 16 + (M % 16 != 0 ? 1 : 0);
+  const int splits = std::max(1, std::min(ws.max_splits, steps / kRowReduceWarps));
+  const dim3 grid(static_cast<unsigned>(C / kRowReduceCols), static_cast<unsigned>(splits));
+  lora_row_reduce<NR, kMaskedAdd><<<grid, kRowReduceWarps * 32, 0, stream>>>(X, ldx, M, r, V, ldv, scale, G, ldg, mask, AT, DX, lddx,
+                                                                             ws.partials.data(), ws.counters.data());
   KSPAM_CUDA_LAUNCH_CHECK();
 }
 

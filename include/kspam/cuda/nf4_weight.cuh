@@ -46,18 +46,11 @@ __device__ __forceinline__ void nf4_fill_pair_table(const Nf4View& w, std::uint3
   nested_map[b] = w.double_quant ? __ldg(w.nested_map + b) : 0.0f;
 }
 
-// The fp32 scale of quantization block b, computed with the same float operations as the host
-// (Nf4Tensor::block_scales): explicit _rn intrinsics keep nvcc from contracting them into an FMA, so the
-// dequantized values are bit-identical to the CPU's.
-__device__ __forceinline__ float nf4_block_scale(const Nf4View& w, std::int64_t b, const float* nested_map_smem) {
-  if (!w.double_quant) return w.absmax[b];
-  const float q = __fmul_rn(nested_map_smem[w.absmax_codes[b]], w.nested_absmax[b >> w.nested_shift]);
-  return __fadd_rn(q, w.nested_offset);
-}
-
-// The same scale in two halves, for kernels that issue the global loads a step before they need the value (the
-// loads' latency then hides behind the current step): nf4_scale_parts reads the raw parts, nf4_scale_value
-// finishes them with nf4_block_scale's float operations.
+// The fp32 scale of quantization block b in two halves, for kernels that issue the global loads a step before
+// they need the value (the loads' latency then hides behind the current step): nf4_scale_parts reads the raw
+// parts, nf4_scale_value finishes them with the same float operations as the host (Nf4Tensor::block_scales):
+// explicit _rn intrinsics keep nvcc from contracting them into an FMA, so the dequantized values are
+// bit-identical to the CPU's.
 struct Nf4ScaleParts {
   std::uint32_t code = 0;  // 8-bit scale code (double quantization only)
   float base = 0.0f;       // the nested absmax, or without double quantization the fp32 scale itself
@@ -70,6 +63,11 @@ __device__ __forceinline__ Nf4ScaleParts nf4_scale_parts(const Nf4View& w, std::
 
 __device__ __forceinline__ float nf4_scale_value(const Nf4View& w, const Nf4ScaleParts& p, const float* nested_map_smem) {
   return w.double_quant ? __fadd_rn(__fmul_rn(nested_map_smem[p.code], p.base), w.nested_offset) : p.base;
+}
+
+// Both halves at once.
+__device__ __forceinline__ float nf4_block_scale(const Nf4View& w, std::int64_t b, const float* nested_map_smem) {
+  return nf4_scale_value(w, nf4_scale_parts(w, b), nested_map_smem);
 }
 
 // Owns the device copies of an Nf4Tensor.
