@@ -47,18 +47,26 @@ int main(int argc, char** argv) {
   const int r = 16;
   for (const Shape& s : kShapes) {
     for (int M : {2544, 8192}) {
-      const int ld = s.in + r, ldy = s.out + r;
+      // The layer's layout: x, dy (and dx) with r spare columns, rows padded to 128-byte lines.
+      const int ld = cuda::LoraCudaLayer::activation_stride(s.in, r), ldy = cuda::LoraCudaLayer::activation_stride(s.out, r);
       const auto w_bits = random_bf16(static_cast<std::size_t>(s.out) * s.in, 0.02, 9);
       auto w = upload_bf16(w_bits);
       auto xcat = upload_bf16(random_bf16(static_cast<std::size_t>(M) * ld, 1.0, 10));
       auto dycat = upload_bf16(random_bf16(static_cast<std::size_t>(M) * ldy, 1.0, 11));
-      cuda::DeviceBuffer<bf16> y(static_cast<std::size_t>(M) * s.out), dx(static_cast<std::size_t>(M) * s.in);
+      // dx is laid out like xcat (r spare columns), as a model that chains these layers would keep it: with dropout
+      // the layer then takes du out of the dx GEMM.
+      cuda::DeviceBuffer<bf16> y(static_cast<std::size_t>(M) * s.out), dx(static_cast<std::size_t>(M) * ld);
+      // The plain layer's activations: x, dy and dx as dense [M, width] matrices.
+      auto x = upload_bf16(random_bf16(static_cast<std::size_t>(M) * s.in, 1.0, 10));
+      auto dy = upload_bf16(random_bf16(static_cast<std::size_t>(M) * s.out, 1.0, 11));
+      cuda::DeviceBuffer<bf16> dx_plain(static_cast<std::size_t>(M) * s.in);
       const int it = std::max(5, iters / 5);
       // Base: y = x W^T and dx = dy W (what a frozen linear layer costs in a training step).
-      const double t_base = time_ms([&](int) {
-        cuda::gemm_bf16_rm(cublas.get(), false, true, M, s.out, s.in, 1.0f, xcat.data(), ld, w.data(), s.in, 0.0f, y.data(), CUDA_R_16BF, s.out);
-        cuda::gemm_bf16_rm(cublas.get(), false, false, M, s.in, s.out, 1.0f, dycat.data(), ldy, w.data(), s.in, 0.0f, dx.data(), CUDA_R_16BF, s.in);
-      }, it);
+      auto base_step = [&](cublasHandle_t hd) {
+        cuda::gemm_bf16_rm(hd, false, true, M, s.out, s.in, 1.0f, x.data(), s.in, w.data(), s.in, 0.0f, y.data(), CUDA_R_16BF, s.out);
+        cuda::gemm_bf16_rm(hd, false, false, M, s.in, s.out, 1.0f, dy.data(), s.out, w.data(), s.in, 0.0f, dx_plain.data(), CUDA_R_16BF, s.in);
+      };
+      const double t_base = time_ms([&](int) { base_step(cublas.get()); }, it);
       Rng rng(12);
       std::vector<float> A(static_cast<std::size_t>(r) * s.in), B(static_cast<std::size_t>(s.out) * r);
       for (auto& v : A) v = static_cast<float>(rng.uniform(-0.02, 0.02));
@@ -68,14 +76,14 @@ int main(int argc, char** argv) {
       layer.set_adapter(A, B);
       const double t_fused = time_ms([&](int) {
         layer.forward(cublas.get(), xcat.data(), M, y.data(), true, 1);
-        layer.backward(cublas.get(), dycat.data(), xcat.data(), M, dx.data(), s.in, true, 1);
+        layer.backward(cublas.get(), dycat.data(), xcat.data(), M, dx.data(), ld, true, 1);
       }, it);
       cuda::LoraCudaLayer layer_p(s.in, s.out, r, 32.0, 0.05);
       layer_p.set_base_dense(w.data());
       layer_p.set_adapter(A, B);
       const double t_fused_p = time_ms([&](int i) {
         layer_p.forward(cublas.get(), xcat.data(), M, y.data(), true, static_cast<std::uint64_t>(i));
-        layer_p.backward(cublas.get(), dycat.data(), xcat.data(), M, dx.data(), s.in, true, static_cast<std::uint64_t>(i));
+        layer_p.backward(cublas.get(), dycat.data(), xcat.data(), M, dx.data(), ld, true, static_cast<std::uint64_t>(i));
       }, it);
       // QLoRA as trained: NF4 base dequantized per call into a shared workspace (no resident bf16 copy), dropout 0.05.
       const cuda::Nf4DeviceWeight w_nf4(quant::quantize_nf4_bf16(w_bits, {s.out, s.in}));
@@ -85,7 +93,7 @@ int main(int argc, char** argv) {
       layer_q.set_adapter(A, B);
       const double t_qlora = time_ms([&](int i) {
         layer_q.forward(cublas.get(), xcat.data(), M, y.data(), true, static_cast<std::uint64_t>(i));
-        layer_q.backward(cublas.get(), dycat.data(), xcat.data(), M, dx.data(), s.in, true, static_cast<std::uint64_t>(i));
+        layer_q.backward(cublas.get(), dycat.data(), xcat.data(), M, dx.data(), ld, true, static_cast<std::uint64_t>(i));
       }, it);
       // The plain form: one launch per product (PEFT's structure on top of a base linear), 8 GEMMs.
       auto bf16_bits = [](const std::vector<float>& v) {
@@ -98,14 +106,14 @@ int main(int argc, char** argv) {
       cuda::DeviceBuffer<float> dA(A.size()), dB(B.size());
       const double t_plain = time_ms([&](int) {
         auto* hd = cublas.get();
-        cuda::gemm_bf16_rm(hd, false, true, M, s.out, s.in, 1.0f, xcat.data(), ld, w.data(), s.in, 0.0f, y.data(), CUDA_R_16BF, s.out);
-        cuda::gemm_bf16_rm(hd, false, true, M, r, s.in, 1.0f, xcat.data(), ld, a16.data(), s.in, 0.0f, u.data(), CUDA_R_16BF, r);
+        cuda::gemm_bf16_rm(hd, false, true, M, s.out, s.in, 1.0f, x.data(), s.in, w.data(), s.in, 0.0f, y.data(), CUDA_R_16BF, s.out);
+        cuda::gemm_bf16_rm(hd, false, true, M, r, s.in, 1.0f, x.data(), s.in, a16.data(), s.in, 0.0f, u.data(), CUDA_R_16BF, r);
         cuda::gemm_bf16_rm(hd, false, true, M, s.out, r, 2.0f, u.data(), r, b16.data(), r, 1.0f, y.data(), CUDA_R_16BF, s.out);
-        cuda::gemm_bf16_rm(hd, false, false, M, s.in, s.out, 1.0f, dycat.data(), ldy, w.data(), s.in, 0.0f, dx.data(), CUDA_R_16BF, s.in);
-        cuda::gemm_bf16_rm(hd, false, false, M, r, s.out, 2.0f, dycat.data(), ldy, b16.data(), r, 0.0f, du.data(), CUDA_R_16BF, r);
-        cuda::gemm_bf16_rm(hd, false, false, M, s.in, r, 1.0f, du.data(), r, a16.data(), s.in, 1.0f, dx.data(), CUDA_R_16BF, s.in);
-        cuda::gemm_bf16_rm(hd, true, false, r, s.in, M, 1.0f, du.data(), r, xcat.data(), ld, 1.0f, dA.data(), CUDA_R_32F, s.in);
-        cuda::gemm_bf16_rm(hd, true, false, s.out, r, M, 2.0f, dycat.data(), ldy, u.data(), r, 1.0f, dB.data(), CUDA_R_32F, r);
+        cuda::gemm_bf16_rm(hd, false, false, M, s.in, s.out, 1.0f, dy.data(), s.out, w.data(), s.in, 0.0f, dx_plain.data(), CUDA_R_16BF, s.in);
+        cuda::gemm_bf16_rm(hd, false, false, M, r, s.out, 2.0f, dy.data(), s.out, b16.data(), r, 0.0f, du.data(), CUDA_R_16BF, r);
+        cuda::gemm_bf16_rm(hd, false, false, M, s.in, r, 1.0f, du.data(), r, a16.data(), s.in, 1.0f, dx_plain.data(), CUDA_R_16BF, s.in);
+        cuda::gemm_bf16_rm(hd, true, false, r, s.in, M, 1.0f, du.data(), r, x.data(), s.in, 1.0f, dA.data(), CUDA_R_32F, s.in);
+        cuda::gemm_bf16_rm(hd, true, false, s.out, r, M, 2.0f, dy.data(), s.out, u.data(), r, 1.0f, dB.data(), CUDA_R_32F, r);
       }, it);
       std::printf("%-20s %5d %10.1f %12.1f %8.1f%% %14.1f %8.1f%% %12.1f %8.1f%% %12.1f %8.1f%%\n", s.name, M, t_base * 1e3, t_fused * 1e3,
                   100 * (t_fused / t_base - 1), t_plain * 1e3, 100 * (t_plain / t_base - 1), t_fused_p * 1e3, 100 * (t_fused_p / t_base - 1),
@@ -120,13 +128,12 @@ int main(int argc, char** argv) {
         };
         const double g_base = g([&](int, cudaStream_t st) {
           KSPAM_CUBLAS_CHECK(cublasSetStream(hd, st));
-          cuda::gemm_bf16_rm(hd, false, true, M, s.out, s.in, 1.0f, xcat.data(), ld, w.data(), s.in, 0.0f, y.data(), CUDA_R_16BF, s.out);
-          cuda::gemm_bf16_rm(hd, false, false, M, s.in, s.out, 1.0f, dycat.data(), ldy, w.data(), s.in, 0.0f, dx.data(), CUDA_R_16BF, s.in);
+          base_step(hd);
         });
         auto step = [&](cuda::LoraCudaLayer& l) {
           return g([&](int i, cudaStream_t st) {
             l.forward(hd, xcat.data(), M, y.data(), true, static_cast<std::uint64_t>(i), st);
-            l.backward(hd, dycat.data(), xcat.data(), M, dx.data(), s.in, true, static_cast<std::uint64_t>(i), st);
+            l.backward(hd, dycat.data(), xcat.data(), M, dx.data(), ld, true, static_cast<std::uint64_t>(i), st);
           });
         };
         const double g_fused = step(layer), g_fused_p = step(layer_p), g_qlora = step(layer_q);
@@ -148,7 +155,7 @@ int main(int argc, char** argv) {
           return 1e3 * ms;
         };
         const double t_u = t([&](cudaStream_t) { cuda::gemm_bf16_rm(hd, false, true, M, r, s.in, 1.0f, xcat.data(), ld, pcat.data(), ld, 0.0f, u.data(), CUDA_R_16BF, r); });
-        const double t_y = t([&](cudaStream_t) { cuda::gemm_bf16_rm(hd, false, true, M, s.out, ld, 1.0f, xcat.data(), ld, pcat.data(), ld, 0.0f, y.data(), CUDA_R_16BF, s.out); });
+        const double t_y = t([&](cudaStream_t) { cuda::gemm_bf16_rm(hd, false, true, M, s.out, s.in + r, 1.0f, xcat.data(), ld, pcat.data(), ld, 0.0f, y.data(), CUDA_R_16BF, s.out); });
         const double t_y0 = t([&](cudaStream_t) { cuda::gemm_bf16_rm(hd, false, true, M, s.out, s.in, 1.0f, xcat.data(), ld, pcat.data(), ld, 0.0f, y.data(), CUDA_R_16BF, s.out); });
         const double t_du = t([&](cudaStream_t) { cuda::gemm_bf16_rm(hd, false, false, M, r, s.out, 1.0f, dycat.data(), ldy, pcat.data() + s.in, ld, 0.0f, du.data(), CUDA_R_16BF, r); });
         const double t_dx = t([&](cudaStream_t) { cuda::gemm_bf16_rm(hd, false, false, M, s.in, s.out + r, 1.0f, dycat.data(), ldy, pcat.data(), ld, 0.0f, dx.data(), CUDA_R_16BF, s.in); });
@@ -171,7 +178,7 @@ int main(int argc, char** argv) {
         const double k_u = t([&](cudaStream_t st) { k::lora_project<2><<<pb, 256, 0, st>>>(xcat.data(), ld, M, s.in, a16.data(), xcat.data() + s.in, ld, none); });
         const double k_dap = t([&](cudaStream_t st) { reduce(true, mask, st); });
         const double k_da = t([&](cudaStream_t st) { reduce(false, none, st); });
-        const double t_copy = t([&](cudaStream_t st) { KSPAM_CUDA_CHECK(cudaMemcpyAsync(dx.data(), xcat.data(), dx.size() * sizeof(bf16), cudaMemcpyDeviceToDevice, st)); });
+        const double t_copy = t([&](cudaStream_t st) { KSPAM_CUDA_CHECK(cudaMemcpyAsync(dx_plain.data(), x.data(), x.size() * sizeof(bf16), cudaMemcpyDeviceToDevice, st)); });
         std::printf("%27s dropout kernels, us: u = dropout(x) A^T %.1f | dA and dx's masked part %.1f || without dropout: u %.1f, dA %.1f || copy of x %.1f\n", "",
                     k_up, k_dap, k_u, k_da, t_copy);
       }

@@ -22,7 +22,7 @@ namespace {
 
 template <typename Base>
 void compare_lora(const std::string& name, Base base_cpu, const std::vector<std::uint16_t>* dense_bits, const quant::Nf4Tensor* q,
-                  int in, int out, int r, double dropout, bool streamed = false, int M = 96) {
+                  int in, int out, int r, double dropout, bool streamed = false, int M = 96, bool dx_spare = false) {
   const std::uint64_t seed = 2024;
   nn::LoraLinear<Base> cpu(std::move(base_cpu), {r, 2.0 * r, dropout, false}, 5);
   Rng rng(77);
@@ -45,6 +45,7 @@ void compare_lora(const std::string& name, Base base_cpu, const std::vector<std:
     nf4 = std::make_unique<cuda::Nf4DeviceWeight>(*q);
     if (streamed) {
       workspace = cuda::DeviceBuffer<bf16>(gpu.workspace_elements());
+      KSPAM_CUDA_CHECK(cudaMemset(workspace.data(), 0xff, workspace.bytes()));  // NaN where the layer writes nothing
       gpu.set_base_nf4_streamed(nf4->view(), workspace.data());
     } else {
       gpu.set_base_nf4(nf4->view());
@@ -52,30 +53,36 @@ void compare_lora(const std::string& name, Base base_cpu, const std::vector<std:
   }
   gpu.set_adapter(std::span<const float>(cpu.lora_A().data(), static_cast<std::size_t>(cpu.lora_A().size())),
                   std::span<const float>(cpu.lora_B().data(), static_cast<std::size_t>(cpu.lora_B().size())));
-  // xcat = [x | r spare columns], dycat = [dy | r spare columns]
-  std::vector<std::uint16_t> xcat(static_cast<std::size_t>(M) * gpu.ldx(), 0), dycat(static_cast<std::size_t>(M) * gpu.ldy(), 0);
+  // xcat = [x | r spare columns | padding], dycat = [dy | r spare columns | padding]; everything but x and dy starts
+  // as NaN (bf16 0xffff), so a read of anything the layer did not write first would show in the results.
+  constexpr std::uint16_t kNaN = 0xffff;
+  std::vector<std::uint16_t> xcat(static_cast<std::size_t>(M) * gpu.ldx(), kNaN), dycat(static_cast<std::size_t>(M) * gpu.ldy(), kNaN);
   for (int i = 0; i < M; ++i) {
     for (int j = 0; j < in; ++j) xcat[static_cast<std::size_t>(i) * gpu.ldx() + j] = xb[static_cast<std::size_t>(i) * in + j];
     for (int j = 0; j < out; ++j) dycat[static_cast<std::size_t>(i) * gpu.ldy() + j] = gb[static_cast<std::size_t>(i) * out + j];
   }
   auto dxcat_in = upload_bf16(xcat);
   auto ddy = upload_bf16(dycat);
-  cuda::DeviceBuffer<bf16> y(static_cast<std::size_t>(M) * out), dx(static_cast<std::size_t>(M) * in);
+  // dx laid out like xcat when dx_spare (then with dropout du comes out of the dx GEMM into its spare columns).
+  const int lddx = dx_spare ? gpu.ldx() : in;
+  cuda::DeviceBuffer<bf16> y(static_cast<std::size_t>(M) * out), dx(static_cast<std::size_t>(M) * lddx);
+  KSPAM_CUDA_CHECK(cudaMemset(dx.data(), 0xff, dx.bytes()));
   gpu.forward(cublas.get(), dxcat_in.data(), M, y.data(), true, seed);
-  gpu.backward(cublas.get(), ddy.data(), dxcat_in.data(), M, dx.data(), in, true, seed);
+  gpu.backward(cublas.get(), ddy.data(), dxcat_in.data(), M, dx.data(), lddx, true, seed);
   KSPAM_CUDA_CHECK(cudaDeviceSynchronize());
   const MatrixRM y_gpu = to_matrix(download_bf16(y.data(), y.size()), M, out);
-  const MatrixRM dx_gpu = to_matrix(download_bf16(dx.data(), dx.size()), M, in);
+  const MatrixRM dx_gpu = to_matrix(download_bf16(dx.data(), dx.size()), M, lddx).leftCols(in);
   const MatrixRM dA = to_matrix(gpu.grad_A().download(), r, in), dB = to_matrix(gpu.grad_B().download(), out, r);
   const double ey = rel_err(y_gpu, y_cpu), edx = rel_err(dx_gpu, dx_cpu), eA = rel_err(dA, cpu.grad_A()), eB = rel_err(dB, cpu.grad_B());
   check(ey < 2e-2 && edx < 2e-2 && eA < 2e-2 && eB < 2e-2,
-        "LoRA CUDA vs CPU, " + name + (gpu.dropout_kernels() && dropout > 0 ? " (dropout kernels)" : " (cuBLAS only)") + ", M = " + std::to_string(M) +
+        "LoRA CUDA vs CPU, " + name + (gpu.dropout_kernels() && dropout > 0 ? " (dropout kernels)" : " (cuBLAS only)") +
+            (dx_spare ? ", dx with r spare columns" : "") + ", M = " + std::to_string(M) +
             ": max rel err y " + std::to_string(ey) + ", dx " + std::to_string(edx) + ", dA " + std::to_string(eA) + ", dB " + std::to_string(eB));
   // The gradients are sums in a fixed order: a second step from zero gives the same bits.
   const auto dA1 = gpu.grad_A().download(), dB1 = gpu.grad_B().download();
   gpu.zero_grad();
   gpu.forward(cublas.get(), dxcat_in.data(), M, y.data(), true, seed);
-  gpu.backward(cublas.get(), ddy.data(), dxcat_in.data(), M, dx.data(), in, true, seed);
+  gpu.backward(cublas.get(), ddy.data(), dxcat_in.data(), M, dx.data(), lddx, true, seed);
   check(gpu.grad_A().download() == dA1 && gpu.grad_B().download() == dB1, "LoRA CUDA gradients repeat bit for bit, " + name);
 }
 
@@ -89,6 +96,8 @@ void test_lora() {
   // sums the last block to finish adds (kernels::lora_row_reduce).
   compare_lora("dense base, dropout 0.1", nn::FrozenDenseWeight(w), &wbits, nullptr, in, out, r, 0.1, false, 83);
   compare_lora("dense base, dropout 0.1", nn::FrozenDenseWeight(w), &wbits, nullptr, in, out, r, 0.1, false, 1000);
+  compare_lora("dense base, dropout 0.1", nn::FrozenDenseWeight(w), &wbits, nullptr, in, out, r, 0.1, false, 1000, true);
+  compare_lora("dense base, no dropout", nn::FrozenDenseWeight(w), &wbits, nullptr, in, out, r, 0.0, false, 200, true);
   compare_lora("dense base, no dropout", nn::FrozenDenseWeight(w), &wbits, nullptr, in, out, r, 0.0, false, 1000);
   for (const int rank : {8, 32}) {
     compare_lora("dense base, r = " + std::to_string(rank) + ", dropout 0.1", nn::FrozenDenseWeight(w), &wbits, nullptr, in, out, rank, 0.1, false, 200);
@@ -110,6 +119,7 @@ void test_lora() {
   const quant::Nf4Tensor q = quant::quantize_nf4(widen(wbits), {out, in});
   compare_lora("NF4 base (QLoRA), dropout 0.05", nn::Nf4Weight(q), nullptr, &q, in, out, r, 0.05);
   compare_lora("NF4 base dequantized per call into a workspace, dropout 0.05", nn::Nf4Weight(q), nullptr, &q, in, out, r, 0.05, true);
+  compare_lora("NF4 base dequantized per call into a workspace, dropout 0.05", nn::Nf4Weight(q), nullptr, &q, in, out, r, 0.05, true, 96, true);
 }
 }  // namespace
 

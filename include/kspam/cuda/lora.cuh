@@ -3,16 +3,20 @@
 // folded into the base GEMMs wherever the algebra allows, so the big GEMMs simply get r more rows or
 // columns of K instead of the low-rank terms costing extra passes over the activations.
 //
-// The GEMMs read one bf16 matrix P = [[W, s*B], [A, 0]] of shape [out + r, in + r] (row stride in + r): either the
+// The GEMMs read one bf16 matrix P = [[W, s*B], [A, 0]] of shape [out + r, in + r] (row stride ldx()): either the
 // layer's own copy, or (set_base_nf4_streamed, QLoRA's memory saving) a caller's workspace that each forward and
 // backward refills from the NF4 weight, A and B, so only 0.5 byte per base weight stays resident.
-// Activations carry r spare columns: xcat = [x | u] ([M, in + r]) and dycat = [dy | du] ([M, out + r]).
+// Activations carry r spare columns: xcat = [x | u] ([M, in + r]) and dycat = [dy | du] ([M, out + r]), their rows
+// (and P's) padded to whole 128-byte lines: with rows of in + r bf16 every row but every fourth started mid-line, and
+// the dropout step measured up to 10% slower (bench/RESULTS.md).
 //   forward:  u = x A^T                          (GEMM into xcat's spare columns)
 //             u = dropout(x) A^T                 (with dropout: kernels::lora_project, one pass over x)
 //             y = [x | u] P[:out, :]^T = x W^T + s u B^T        (GEMM, K = in + r)
 //   backward: du = dy (s B)                      (GEMM, into dycat's spare columns)
 //             dx = [dy | du] P[:, :in] = dy W + du A           (GEMM, K = out + r; no dropout)
 //             dx = dy W, then dx += (du A) * mask              (GEMM, then inside the dA pass; with dropout)
+//             [dx | du] = dy P[:out, :] = [dy W | dy s B]      (with dropout, when dx has r spare columns too:
+//                                                 du comes out of the dx GEMM, N = in + r, instead of a pass over dy)
 //             dA += du^T x                       (GEMM; with dropout kernels::lora_row_reduce: du^T dropout(x)
 //                                                 and dx's masked part in one pass over x and dx)
 //             dB += s dy^T u                     (GEMM, fp32 gradients)
@@ -59,8 +63,10 @@ class LoraCudaLayer {
   int in() const { return in_; }
   int out() const { return out_; }
   int r() const { return r_; }
-  int ldx() const { return in_ + r_; }   // row stride of xcat (and of P)
-  int ldy() const { return out_ + r_; }  // row stride of dycat
+  // Row stride of an activation of `width` columns with r spare ones: width + r rounded up to 64 bf16.
+  static int activation_stride(int width, int r) { return (width + r + 63) / 64 * 64; }
+  int ldx() const { return activation_stride(in_, r_); }   // row stride of xcat (and of P)
+  int ldy() const { return activation_stride(out_, r_); }  // row stride of dycat
   float scale() const { return scale_; }
   // Whether dropout runs inside this layer's kernels (else through a scratch copy of dropout(x) and cuBLAS).
   bool dropout_kernels() const { return in_ % 128 == 0 && (r_ == 8 || r_ == 16 || r_ == 32); }
@@ -120,12 +126,14 @@ class LoraCudaLayer {
       const auto [h, ldh] = masked_input(xcat, M, mask, stream);
       gemm_bf16_rm(hd, false, true, M, r_, in_, 1.0f, h, ldh, a16_.data(), in_, 0.0f, xcat + in_, CUDA_R_16BF, ldx());
     }
-    gemm_bf16_rm(hd, false, true, M, out_, ldx(), 1.0f, xcat, ldx(), p, ldx(), 0.0f, y, CUDA_R_16BF, out_);
+    gemm_bf16_rm(hd, false, true, M, out_, in_ + r_, 1.0f, xcat, ldx(), p, ldx(), 0.0f, y, CUDA_R_16BF, out_);
   }
 
   // dycat [M, out + r]: dy in the first out columns; du is written into the rest. xcat as left by forward (with
-  // u), `training` and `seed` as given to it. dx [M, in] with row stride lddx receives dL/dx. Gradients of A and B
-  // accumulate (fp32), so one layer's backward calls must follow each other on one stream.
+  // u), `training` and `seed` as given to it. dx [M, in] with row stride lddx receives dL/dx; with dropout and
+  // lddx >= in + r (dx laid out like xcat: lddx = ldx()) du goes to dx's spare columns instead, one pass over dy
+  // fewer.
+  // Gradients of A and B accumulate (fp32), so one layer's backward calls must follow each other on one stream.
   void backward(cublasHandle_t hd, __nv_bfloat16* dycat, const __nv_bfloat16* xcat, int M, __nv_bfloat16* dx, int lddx, bool training,
                 std::uint64_t seed, cudaStream_t stream = nullptr) {
     KSPAM_CUBLAS_CHECK(cublasSetStream(hd, stream));
@@ -133,6 +141,13 @@ class LoraCudaLayer {
     const nn::DropoutMask mask = dropout_mask(training, seed);
     __nv_bfloat16* du = dycat + out_;
     const __nv_bfloat16* p = base_matrix(stream);
+    if (mask.active() && dropout_kernels() && lddx >= in_ + r_) {
+      // [dx | du] = dy P[:out, :]: W and s*B side by side, so du lands in dx's spare columns.
+      gemm_bf16_rm(hd, false, false, M, in_ + r_, out_, 1.0f, dycat, ldy(), p, ldx(), 0.0f, dx, CUDA_R_16BF, lddx);
+      masked_input_grad(xcat, M, dx + in_, lddx, mask, dx, lddx, stream);  // dA += du^T dropout(x) and dx += (du A) * mask
+      scaled_b_grad(hd, dycat, xcat, M);
+      return;
+    }
     // du = dy (s B): s*B is P[:out, in:]
     gemm_bf16_rm(hd, false, false, M, r_, out_, 1.0f, dycat, ldy(), p + in_, ldx(), 0.0f, du, CUDA_R_16BF, ldy());
     if (!mask.active()) {
@@ -143,7 +158,7 @@ class LoraCudaLayer {
     } else {
       gemm_bf16_rm(hd, false, false, M, in_, out_, 1.0f, dycat, ldy(), p, ldx(), 0.0f, dx, CUDA_R_16BF, lddx);
       if (dropout_kernels()) {
-        masked_input_grad(xcat, M, du, mask, dx, lddx, stream);  // dA += du^T dropout(x) and dx += (du A) * mask
+        masked_input_grad(xcat, M, du, ldy(), mask, dx, lddx, stream);  // dA += du^T dropout(x) and dx += (du A) * mask
       } else {
         kernels::lora_masked_lowrank_add<<<elementwise_blocks(static_cast<std::int64_t>(M) * in_ / 8), 256, 0, stream>>>(
             du, ldy(), a16_.data(), in_, dx, lddx, M, in_, r_, mask);
@@ -152,8 +167,7 @@ class LoraCudaLayer {
         gemm_bf16_rm(hd, true, false, r_, in_, M, 1.0f, du, ldy(), h, ldh, 1.0f, da_.data(), CUDA_R_32F, in_);
       }
     }
-    // dB += s dy^T u  ([out, M] x [M, r])
-    gemm_bf16_rm(hd, true, false, out_, r_, M, scale_, dycat, ldy(), xcat + in_, ldx(), 1.0f, db_.data(), CUDA_R_32F, r_);
+    scaled_b_grad(hd, dycat, xcat, M);
   }
 
  private:
@@ -168,10 +182,14 @@ class LoraCudaLayer {
     KSPAM_CUDA_LAUNCH_CHECK();
   }
   // dA += keep * du^T (mask * x) and dx += keep * (du A) * mask in one pass (kernels::lora_row_reduce).
-  void masked_input_grad(const __nv_bfloat16* xcat, int M, const __nv_bfloat16* du, const nn::DropoutMask& mask, __nv_bfloat16* dx, int lddx,
-                         cudaStream_t stream) {
+  void masked_input_grad(const __nv_bfloat16* xcat, int M, const __nv_bfloat16* du, int lddu, const nn::DropoutMask& mask, __nv_bfloat16* dx,
+                         int lddx, cudaStream_t stream) {
     auto* launch = r_ <= 16 ? &kernels::launch_row_reduce<1, true> : &kernels::launch_row_reduce<2, true>;
-    launch(in_, xcat, ldx(), M, r_, du, ldy(), mask.keep_scale, da_.data(), in_, mask, at_.data(), dx, lddx, reduce_ws_, stream);
+    launch(in_, xcat, ldx(), M, r_, du, lddu, mask.keep_scale, da_.data(), in_, mask, at_.data(), dx, lddx, reduce_ws_, stream);
+  }
+  // dB += s dy^T u  ([out, M] x [M, r]; u is xcat's spare columns)
+  void scaled_b_grad(cublasHandle_t hd, const __nv_bfloat16* dycat, const __nv_bfloat16* xcat, int M) {
+    gemm_bf16_rm(hd, true, false, out_, r_, M, scale_, dycat, ldy(), xcat + in_, ldx(), 1.0f, db_.data(), CUDA_R_32F, r_);
   }
   // The cuBLAS path's h: x itself (xcat, row stride ldx()) or, with dropout, x * mask in the layer's scratch.
   std::pair<const __nv_bfloat16*, int> masked_input(const __nv_bfloat16* xcat, int M, const nn::DropoutMask& mask, cudaStream_t stream) {
@@ -198,7 +216,7 @@ class LoraCudaLayer {
                                          sizeof(__nv_bfloat16) * in_, sizeof(__nv_bfloat16) * in_, r_, cudaMemcpyDeviceToDevice, stream));
     }
     const int n = std::max(in_, out_) * r_;
-    kernels::lora_adapter_layouts<<<(n + 255) / 256, 256, 0, stream>>>(b_.data(), a16_.data(), in_, out_, r_, scale_, p, at_.data());
+    kernels::lora_adapter_layouts<<<(n + 255) / 256, 256, 0, stream>>>(b_.data(), a16_.data(), in_, out_, r_, scale_, p, ldx(), at_.data());
     KSPAM_CUDA_LAUNCH_CHECK();
   }
   // P for this call: the layer's own, or (streamed NF4 base) the workspace filled now.

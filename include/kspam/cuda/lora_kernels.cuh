@@ -388,14 +388,14 @@ __global__ void lora_masked_lowrank_add(const __nv_bfloat16* __restrict__ du, in
   }
 }
 
-// The adapter in the layouts the kernels read, refreshed whenever A or B changes: P[:out, in:] = s * B (the
-// GEMMs' extra columns, when p is given) and At = A^T [in, r] (lora_row_reduce's masked add).
+// The adapter in the layouts the kernels read, refreshed whenever A or B changes: P[:out, in:in + r] = s * B (the
+// GEMMs' extra columns, when p is given; P's row stride ldp) and At = A^T [in, r] (lora_row_reduce's masked add).
 __global__ void lora_adapter_layouts(const float* __restrict__ B, const __nv_bfloat16* __restrict__ A, int in, int out, int r, float s,
-                                     __nv_bfloat16* __restrict__ p, __nv_bfloat16* __restrict__ at) {
+                                     __nv_bfloat16* __restrict__ p, int ldp, __nv_bfloat16* __restrict__ at) {
   const int e = blockIdx.x * blockDim.x + threadIdx.x;
   if (p != nullptr && e < out * r) {
     const int o = e / r, k = e - o * r;
-    p[static_cast<std::int64_t>(o) * (in + r) + in + k] = __float2bfloat16_rn(s * B[e]);
+    p[static_cast<std::int64_t>(o) * ldp + in + k] = __float2bfloat16_rn(s * B[e]);
   }
   if (e < in * r) {
     const int c = e / r, k = e - c * r;
