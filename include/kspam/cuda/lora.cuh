@@ -105,7 +105,7 @@ class LoraCudaLayer {
     KSPAM_CUDA_CHECK(cudaDeviceSynchronize());
   }
   // After an optimizer step updates B (fp32, on the device).
-  void refresh_scaled_b(cudaStream_t stream = nullptr) { write_adapter(p_.size() > 0 ? p_.data() : nullptr, stream); }
+  void refresh_scaled_b(cudaStream_t stream = nullptr) { write_adapter(p_.size() > 0 ? p_.data() : nullptr, stream, false); }
   void zero_grad() {
     da_.zero();
     db_.zero();
@@ -209,14 +209,11 @@ class LoraCudaLayer {
     write_adapter(p_.data(), nullptr);
   }
   // The adapter's layouts: A into P's bottom rows and s*B into its right columns (when p is given), and A^T for
-  // the dropout kernels.
-  void write_adapter(__nv_bfloat16* p, cudaStream_t stream) {
-    if (p != nullptr) {
-      KSPAM_CUDA_CHECK(cudaMemcpy2DAsync(p + static_cast<std::size_t>(out_) * ldx(), sizeof(__nv_bfloat16) * ldx(), a16_.data(),
-                                         sizeof(__nv_bfloat16) * in_, sizeof(__nv_bfloat16) * in_, r_, cudaMemcpyDeviceToDevice, stream));
-    }
+  // the dropout kernels (when A may have changed).
+  void write_adapter(__nv_bfloat16* p, cudaStream_t stream, bool transpose_a = true) {
     const int n = std::max(in_, out_) * r_;
-    kernels::lora_adapter_layouts<<<(n + 255) / 256, 256, 0, stream>>>(b_.data(), a16_.data(), in_, out_, r_, scale_, p, ldx(), at_.data());
+    kernels::lora_adapter_layouts<<<(n + 255) / 256, 256, 0, stream>>>(b_.data(), a16_.data(), in_, out_, r_, scale_, p, ldx(),
+                                                                       transpose_a ? at_.data() : nullptr);
     KSPAM_CUDA_LAUNCH_CHECK();
   }
   // P for this call: the layer's own, or (streamed NF4 base) the workspace filled now.
@@ -226,7 +223,7 @@ class LoraCudaLayer {
       return p_.data();
     }
     nf4_dequantize(streamed_, workspace_, ldx(), stream, true);  // programmatic dependent launch: the weight is never written
-    write_adapter(workspace_, stream);
+    write_adapter(workspace_, stream, false);  // A^T is set with A (set_adapter)
     return workspace_;
   }
 

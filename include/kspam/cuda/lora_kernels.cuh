@@ -388,8 +388,9 @@ __global__ void lora_masked_lowrank_add(const __nv_bfloat16* __restrict__ du, in
   }
 }
 
-// The adapter in the layouts the kernels read, refreshed whenever A or B changes: P[:out, in:in + r] = s * B (the
-// GEMMs' extra columns, when p is given; P's row stride ldp) and At = A^T [in, r] (lora_row_reduce's masked add).
+// The adapter in the layouts the kernels read, refreshed whenever A or B changes: when p is given (P's row stride
+// ldp), P[:out, in:in + r] = s * B (the GEMMs' extra columns) and P[out:, :in] = A (its extra rows); when at is
+// given, At = A^T [in, r] (lora_row_reduce's masked add). One launch, as a streamed base refills P on every call.
 __global__ void lora_adapter_layouts(const float* __restrict__ B, const __nv_bfloat16* __restrict__ A, int in, int out, int r, float s,
                                      __nv_bfloat16* __restrict__ p, int ldp, __nv_bfloat16* __restrict__ at) {
   const int e = blockIdx.x * blockDim.x + threadIdx.x;
@@ -398,8 +399,10 @@ __global__ void lora_adapter_layouts(const float* __restrict__ B, const __nv_bfl
     p[static_cast<std::int64_t>(o) * ldp + in + k] = __float2bfloat16_rn(s * B[e]);
   }
   if (e < in * r) {
-    const int c = e / r, k = e - c * r;
-    at[e] = A[static_cast<std::int64_t>(k) * in + c];
+    const int k = e / in, c = e - k * in;  // A's own order, so its reads and P's writes are coalesced
+    const __nv_bfloat16 a = A[e];
+    if (p != nullptr) p[static_cast<std::int64_t>(out + k) * ldp + c] = a;
+    if (at != nullptr) at[static_cast<std::int64_t>(c) * r + k] = a;
   }
 }
 
