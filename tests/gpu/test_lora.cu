@@ -120,6 +120,24 @@ void test_lora() {
   compare_lora("NF4 base (QLoRA), dropout 0.05", nn::Nf4Weight(q), nullptr, &q, in, out, r, 0.05);
   compare_lora("NF4 base dequantized per call into a workspace, dropout 0.05", nn::Nf4Weight(q), nullptr, &q, in, out, r, 0.05, true);
   compare_lora("NF4 base dequantized per call into a workspace, dropout 0.05", nn::Nf4Weight(q), nullptr, &q, in, out, r, 0.05, true, 96, true);
+  {
+    // A dx row stride shorter than a row, or not of 16-byte rows, is refused by name before anything runs.
+    cuda::CublasHandle cublas;
+    cuda::LoraCudaLayer gpu(in, out, r, 2.0 * r, 0.05);
+    cuda::DeviceBuffer<bf16> w(static_cast<std::size_t>(out) * in), xcat(static_cast<std::size_t>(8) * gpu.ldx()),
+        dycat(static_cast<std::size_t>(8) * gpu.ldy()), dx(static_cast<std::size_t>(8) * gpu.ldx());
+    w.zero();
+    gpu.set_base_dense(w.data());
+    for (const int lddx : {in - 8, in + 4}) {
+      bool refused = false;
+      try {
+        gpu.backward(cublas.get(), dycat.data(), xcat.data(), 8, dx.data(), lddx, true, 1);
+      } catch (const Error& e) {
+        refused = std::string(e.what()).find("row stride") != std::string::npos;
+      }
+      check(refused, "LoRA CUDA backward refuses dx row stride " + std::to_string(lddx) + " (in = " + std::to_string(in) + ") with a clear error");
+    }
+  }
 }
 }  // namespace
 

@@ -29,6 +29,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -136,6 +137,9 @@ class LoraCudaLayer {
   // Gradients of A and B accumulate (fp32), so one layer's backward calls must follow each other on one stream.
   void backward(cublasHandle_t hd, __nv_bfloat16* dycat, const __nv_bfloat16* xcat, int M, __nv_bfloat16* dx, int lddx, bool training,
                 std::uint64_t seed, cudaStream_t stream = nullptr) {
+    if (lddx < in_ || lddx % 8 != 0)
+      throw Error("LoraCudaLayer::backward: dx's row stride must be at least in = " + std::to_string(in_) +
+                  " and a multiple of 8 (16-byte rows), got " + std::to_string(lddx));
     KSPAM_CUBLAS_CHECK(cublasSetStream(hd, stream));
     if (M <= 0) return;
     const nn::DropoutMask mask = dropout_mask(training, seed);
