@@ -1,5 +1,5 @@
 #pragma once
-// Thread-block cluster primitives (sm_90): rank, barrier, and shared memory of another block of the cluster.
+// Thread-block cluster primitives (sm_90): rank, barrier, and stores to another block of the cluster's shared memory.
 // Written in PTX rather than through cooperative_groups, whose headers declare a top-level `cuda` namespace
 // that makes `kspam::cuda` ambiguous in code that says `using namespace kspam`.
 #include <cstdint>
@@ -25,13 +25,6 @@ __device__ __forceinline__ std::uint32_t cluster_map(std::uint32_t addr, unsigne
 }
 __device__ __forceinline__ void cluster_store4(std::uint32_t addr, float a, float b, float c, float d) {
   asm volatile("st.shared::cluster.v4.f32 [%0], {%1, %2, %3, %4};\n" ::"r"(addr), "f"(a), "f"(b), "f"(c), "f"(d) : "memory");
-}
-// A load from another block's shared memory. Not volatile, so that several can be in flight at once: order it
-// after the writes it reads with cluster_sync().
-__device__ __forceinline__ float cluster_load(std::uint32_t addr) {
-  float v;
-  asm("ld.shared::cluster.f32 %0, [%1];\n" : "=f"(v) : "r"(addr));
-  return v;
 }
 
 }  // namespace kspam::cuda::kernels

@@ -367,22 +367,9 @@ inline void nf4_gemm_wgmma_tiles(const Nf4View& w, const __nv_bfloat16* x, int M
   static_assert(BN * (kernels::kWgmmaRows + 8) * 2 <= smem - 1024, "the epilogue's staging tile fits in the pipeline's shared memory");
   static_assert(kSplit == 1 || BN / 2 * kernels::kWgmmaThreads * 4 <= smem - 1024, "one block's partial sums fit in the pipeline's shared memory");
   KSPAM_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
-  cudaLaunchConfig_t config{};
-  config.gridDim = dim3(static_cast<unsigned>(w.rows / kernels::kWgmmaRows), static_cast<unsigned>((M + BN - 1) / BN), kSplit);
-  config.blockDim = dim3(kernels::kWgmmaThreads);
-  config.dynamicSmemBytes = smem;
-  config.stream = stream;
   // Programmatic dependent launch (see the kernel's prologue), and the split's cluster.
-  cudaLaunchAttribute attributes[2]{};
-  attributes[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-  attributes[0].val.programmaticStreamSerializationAllowed = 1;
-  attributes[1].id = cudaLaunchAttributeClusterDimension;
-  attributes[1].val.clusterDim.x = 1;
-  attributes[1].val.clusterDim.y = 1;
-  attributes[1].val.clusterDim.z = kSplit;
-  config.attrs = attributes;
-  config.numAttrs = kSplit > 1 ? 2 : 1;
-  KSPAM_CUDA_CHECK(cudaLaunchKernelEx(&config, kernel, x_map, w_map, w, M, y));
+  const dim3 grid(static_cast<unsigned>(w.rows / kernels::kWgmmaRows), static_cast<unsigned>((M + BN - 1) / BN), kSplit);
+  launch_kernel_in_clusters(kernel, grid, dim3(1, 1, kSplit), dim3(kernels::kWgmmaThreads), smem, stream, true, x_map, w_map, w, M, y);
 }
 
 // Y [M, N] = X [M, K] W^T on sm_90a, with the tile shape that should finish first. A block's time is taken as
