@@ -16,7 +16,8 @@
 //     rows, so one byte permute forms the address and lane l reads copy l without bank conflicts. Then one
 //     bf16x2 multiply by the block scale (nf4_gemv's rounding). Three instructions per two weights; the byte
 //     permutes on a codebook in registers this replaced took about seven, and the table's reads (a quarter of
-//     the X tile's) leave the tensor cores enough shared-memory bandwidth (1.07-1.27x faster, bench/RESULTS.md);
+//     the X tile's) leave the tensor cores enough shared-memory bandwidth (1.07-1.27x faster, bench/RESULTS.md).
+//     The scales come decoded from shared memory: each step's 128 are decoded once, two steps ahead;
 //   * that dequantization runs while the previous step's wgmma still executes (two register sets).
 // One block barrier per step. The accumulators are Y^T; the epilogue transposes them through shared memory
 // so that Y is written in 16-byte row pieces. For small M, K can be split over a cluster of two blocks whose
@@ -124,9 +125,10 @@ constexpr int kWgmmaTableWords = 64;  // byte -> bf16-pair table rows of 256 byt
 constexpr int kWgmmaWStage = kWgmmaRows * 32;  // packed W bytes per step: 128 rows x 32 bytes, 32-byte swizzle
 template <int BN>
 constexpr int kWgmmaXStage = BN * 128;  // X bytes per step: BN tokens x 64 bf16, 128-byte swizzle
+constexpr int kWgmmaScaleStage = kWgmmaRows * 2;  // the step's block scales: 128 bf16, paired as each thread reads them
 template <int BN, int kStages>
 constexpr int wgmma_smem_bytes() {
-  return 1024 /* alignment slack */ + kStages * (kWgmmaXStage<BN> + kWgmmaWStage) + kStages * 8 /* barriers */;
+  return 1024 /* alignment slack */ + kStages * (kWgmmaXStage<BN> + kWgmmaWStage + kWgmmaScaleStage) + kStages * 8 /* barriers */;
 }
 
 template <int BN, int kStages, int kSplit>
@@ -139,7 +141,8 @@ __global__ void __launch_bounds__(kWgmmaThreads, 1)
   unsigned char* smem = smem_raw + ((1024 - (smem_addr(smem_raw) & 1023)) & 1023);
   unsigned char* xs = smem;                                  // [stage][BN tokens][128 bytes]
   unsigned char* wp = xs + kStages * kWgmmaXStage<BN>;       // [stage][128 rows][32 bytes]
-  auto* full = reinterpret_cast<std::uint64_t*>(wp + kStages * kWgmmaWStage);  // [stage]: the step's tiles have landed
+  auto* scales = reinterpret_cast<std::uint32_t*>(wp + kStages * kWgmmaWStage);  // [stage][64 row pairs]
+  auto* full = reinterpret_cast<std::uint64_t*>(scales + kStages * kWgmmaScaleStage / 4);  // [stage]: the step's tiles have landed
   __shared__ float nested_map[256];
   __shared__ std::uint32_t pair[256 * kWgmmaTableWords];
 
@@ -173,13 +176,20 @@ __global__ void __launch_bounds__(kWgmmaThreads, 1)
     issue_x(kt);
   };
 
-  // Block scales of this thread's two rows for one K step, loaded a step ahead.
-  Nf4ScaleParts parts[2];
-  auto load_scales = [&](int kt) {
-#pragma unroll
-    for (int q = 0; q < 2; ++q)
-      parts[q] = nf4_scale_parts(w, (static_cast<std::int64_t>(n0 + r0 + 8 * q) * K + (k_first + kt) * kWgmmaBK) >> w.blocksize_shift);
+  // Block scales. Each step's 128 (one per weight row) are decoded once, two steps ahead, into that step's slot
+  // of `scales` (the slot step kt - 1 or kt - 2 read before this step's barrier): thread tid decodes row
+  // tid % 128's scale for the steps of parity tid / 128, its global loads issued two of its steps ahead. A slot
+  // holds 64 words, word (row / 16) * 8 + row % 8 being the bf16 pair (row, row + 8), so the dequantizing thread
+  // gets both of its rows' scales with one 4-byte load. (Every thread decoding its own two rows' scales each
+  // step cost 3-5% at 256- and 160-token tiles: about 40 instructions of 64-bit address arithmetic and loads.)
+  const int scale_row = tid & (kWgmmaRows - 1), scale_parity = tid >> 7;
+  auto* scale_slot_half = reinterpret_cast<__nv_bfloat16*>(scales) + ((scale_row >> 4) * 8 + (scale_row & 7)) * 2 + ((scale_row >> 3) & 1);
+  const std::int64_t scale_row_first = static_cast<std::int64_t>(n0 + scale_row) * K + static_cast<std::int64_t>(k_first) * kWgmmaBK;
+  auto scale_parts = [&](int kt) { return nf4_scale_parts(w, (scale_row_first + static_cast<std::int64_t>(kt) * kWgmmaBK) >> w.blocksize_shift); };
+  auto store_scale = [&](int kt, const Nf4ScaleParts& p) {
+    scale_slot_half[(kt % kStages) * (kWgmmaScaleStage / 2)] = __float2bfloat16_rn(nf4_scale_value(w, p, nested_map));
   };
+  Nf4ScaleParts parts;  // of step (this thread's next step to store) + 2
 
   // The table offset of byte t of a word: one byte permute puts the byte above lane * 4 (bits 8..15 and 0..7).
   const auto lane4 = static_cast<std::uint32_t>(lane * 4);
@@ -190,9 +200,11 @@ __global__ void __launch_bounds__(kWgmmaThreads, 1)
   // Step kt's W fragments: a[ks][0..3] for the four k16 sub-steps.
   auto dequantize_stage = [&](int kt, std::uint32_t (&a)[4][4]) {
     const unsigned char* base = wp + (kt % kStages) * kWgmmaWStage;
+    const std::uint32_t scale_bits = scales[(kt % kStages) * (kWgmmaScaleStage / 4) + (r0 >> 4) * 8 + g];
+    const __nv_bfloat162 row_scales = *reinterpret_cast<const __nv_bfloat162*>(&scale_bits);  // rows r0, r0 + 8
 #pragma unroll
     for (int q = 0; q < 2; ++q) {
-      const __nv_bfloat162 s = __float2bfloat162_rn(nf4_scale_value(w, parts[q], nested_map));
+      const __nv_bfloat162 s = q == 0 ? __low2bfloat162(row_scales) : __high2bfloat162(row_scales);
 #pragma unroll
       for (int h = 0; h < 2; ++h) {
         // Bytes 16h .. 16h + 15 of the row: sub-steps 2h and 2h + 1, 8 bytes each; lane t needs byte t of each word.
@@ -219,13 +231,15 @@ __global__ void __launch_bounds__(kWgmmaThreads, 1)
     asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
   }
   nf4_fill_pair_table<32, kWgmmaTableWords>(w, pair, nested_map);
-  load_scales(0);
   __syncthreads();  // barriers initialised, tables filled
-  // Under programmatic dependent launch all of the above, and the first steps' W loads, overlap the end of the
-  // previous kernel; X is read, and Y written, only after it has finished.
+  // Under programmatic dependent launch all of this prologue, the first steps' W loads included, overlaps the end
+  // of the previous kernel; X is read, and Y written, only after it has finished.
   const int first_steps = min(kStages - 2, k_steps);
   if (tid == 0)
     for (int s = 0; s < first_steps; ++s) issue_w(s);
+  if (scale_parity < k_tiles) store_scale(scale_parity, scale_parts(scale_parity));
+  if (scale_parity + 2 < k_tiles) parts = scale_parts(scale_parity + 2);
+  __syncthreads();  // the first two steps' scales stored
   pdl_wait();
   if (tid == 0)
     for (int s = 0; s < first_steps; ++s) issue_x(s);
@@ -250,7 +264,10 @@ __global__ void __launch_bounds__(kWgmmaThreads, 1)
 #pragma unroll
         for (int i = 0; i < 4; ++i) a[ks][i] = 0;
     }
-    if (kt + 1 < k_tiles) load_scales(kt + 1);
+    if ((kt & 1) == scale_parity && kt + 2 < k_tiles) {
+      store_scale(kt + 2, parts);
+      if (kt + 4 < k_tiles) parts = scale_parts(kt + 4);
+    }
     asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
     const unsigned char* xt = xs + (kt % kStages) * kWgmmaXStage<BN>;
 #pragma unroll
