@@ -248,6 +248,9 @@ __global__ void __launch_bounds__(kWgmmaThreads, 1)
 #pragma unroll
   for (int i = 0; i < BN / 2; ++i) d[i] = 0.0f;
   std::uint32_t a0[4][4], a1[4][4];
+  // X's descriptors differ from the first slot's only in the start address (its low 14 bits, in 16-byte units,
+  // never carry: shared memory ends below 256 KB), so each is one add.
+  const std::uint64_t x_desc = wgmma_desc(xs);
 
   // One K step: wait for its tiles, let thread 0 start loading step kt + kStages - 2 into the slot step kt - 2
   // used (its wgmma retired before every thread passed the barrier), dequantize while step kt - 1's wgmma runs,
@@ -269,9 +272,8 @@ __global__ void __launch_bounds__(kWgmmaThreads, 1)
       if (kt + 4 < k_tiles) parts = scale_parts(kt + 4);
     }
     asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
-    const unsigned char* xt = xs + (kt % kStages) * kWgmmaXStage<BN>;
 #pragma unroll
-    for (int ks = 0; ks < 4; ++ks) wgmma_rs<BN>(d, a[ks], wgmma_desc(xt + ks * 32), kt > 0 || ks > 0);
+    for (int ks = 0; ks < 4; ++ks) wgmma_rs<BN>(d, a[ks], x_desc + static_cast<std::uint64_t>(((kt % kStages) * kWgmmaXStage<BN> + ks * 32) >> 4), kt > 0 || ks > 0);
     asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
     if constexpr (decltype(last)::value) asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
     else asm volatile("wgmma.wait_group.sync.aligned 1;\n" ::: "memory");
