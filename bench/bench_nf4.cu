@@ -285,6 +285,9 @@ int main(int argc, char** argv) {
                     s.name, M, tiles(cuda::nf4_gemm_wgmma_tiles<64>), tiles(cuda::nf4_gemm_wgmma_tiles<128>), tiles(cuda::nf4_gemm_wgmma_tiles<160>),
                     tiles(cuda::nf4_gemm_wgmma_tiles<192>), tiles(cuda::nf4_gemm_wgmma_tiles<256>), tiles(cuda::nf4_gemm_wgmma_tiles<64, 2>),
                     tiles(cuda::nf4_gemm_wgmma_tiles<128, 2>));
+        if (s.out % 192 == 0)
+          std::printf("%-20s %5d wgmma by tile: three warpgroups (192 weight rows), 128 tokens %.0f TFLOP/s\n", s.name, M,
+                      tiles(cuda::nf4_gemm_wgmma_tiles<128, 1, 4, 3>));
       }
       std::printf("%-20s %5d %12.0f %12.0f %12.0f %14.0f %9.2fx %9.2fx %9.2fx\n", s.name, M, tf(t_cub), tf(t_fused), tf(t_wgmma), tf(t_deq), t_cub / t_fused,
                   t_cub / t_wgmma, t_cub / t_deq);

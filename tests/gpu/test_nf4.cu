@@ -6,6 +6,7 @@
 #pragma GCC diagnostic ignored "-Wrestrict"
 #include "gpu_test_support.hpp"  // first: it sets EIGEN_NO_CUDA before Eigen is seen
 
+#include <cstring>
 #include <memory>
 
 #include "kspam/backend/cpu/nf4_matmul.hpp"
@@ -254,6 +255,35 @@ void test_gemv_and_gemm() {
       KSPAM_CUDA_CHECK(cudaDeviceSynchronize());
       const double e3 = rel_err_device(y3.data(), ref3.data(), m3, n3);
       check(e3 < 1e-2, "NF4 GEMM wgmma 128-token tiles, 77 x 192 x 256 (3 K steps) vs dequantize+cuBLAS (max rel err " + std::to_string(e3) + ")");
+    }
+    {
+      // Three warpgroups (192-row tiles): an odd number of K steps, a ragged M and more than one row tile; bit for
+      // bit the two-warpgroup kernel's result (each output's sum runs over the same steps in the same order), and a
+      // clear error where N is no multiple of 192.
+      const int n5 = 384, k5 = 192;
+      const quant::Nf4Tensor t5 = quant::quantize_nf4(widen(random_bf16(static_cast<std::size_t>(n5) * k5, 0.02, 41)), {n5, k5}, {64, true, 256});
+      cuda::Nf4DeviceWeight dw5(t5);
+      for (int m5 : {77, 300}) {
+        auto dx5 = upload_bf16(random_bf16(static_cast<std::size_t>(m5) * k5, 1.0, 42));
+        cuda::DeviceBuffer<bf16> y5(static_cast<std::size_t>(m5) * n5), two(static_cast<std::size_t>(m5) * n5), ref5(static_cast<std::size_t>(m5) * n5),
+            scratch5(static_cast<std::size_t>(n5) * k5);
+        cuda::nf4_gemm_dequant_cublas(cublas.get(), dw5.view(), dx5.data(), m5, ref5.data(), scratch5.data());
+        cuda::nf4_gemm_wgmma_tiles<128, 1, 4, 3>(dw5.view(), dx5.data(), m5, y5.data());
+        cuda::nf4_gemm_wgmma_tiles<128>(dw5.view(), dx5.data(), m5, two.data());
+        KSPAM_CUDA_CHECK(cudaDeviceSynchronize());
+        const double e5 = rel_err_device(y5.data(), ref5.data(), m5, n5);
+        const auto got = download_bf16(y5.data(), y5.size()), want2 = download_bf16(two.data(), two.size());
+        const bool same = std::memcmp(got.data(), want2.data(), got.size() * sizeof(bf16)) == 0;
+        check(e5 < 1e-2 && same, "NF4 GEMM wgmma, three warpgroups (192 x 128 tiles), " + std::to_string(m5) + " x 192 x 384 vs dequantize+cuBLAS (max rel err " +
+                                     std::to_string(e5) + ") and bit-identical to two warpgroups: " + (same ? "yes" : "no"));
+      }
+      bool threw = false;
+      try {
+        cuda::nf4_gemm_wgmma_tiles<128, 1, 4, 3>(dw.view(), dx.data(), 200, y.data());
+      } catch (const Error& err) {
+        threw = std::string(err.what()).find("N % 192") != std::string::npos;
+      }
+      check(threw, "NF4 GEMM wgmma with three warpgroups refuses N = " + std::to_string(N) + " (no multiple of 192) by name");
     }
     {
       // K split in 2 with an odd number of steps per block (each pads its own to a pair), and a ragged M.

@@ -3,11 +3,11 @@
 // dequantized weight kept in registers.
 //
 // wgmma can take its A operand from registers. Here A is W: a block computes a 128 x BN tile of Y^T (128
-// weight rows, BN tokens; BN = 64, 128, 160, 192 or 256) with two warpgroups, each 64 weight rows x BN tokens as
-// wgmma.m64nBNk16, and every thread dequantizes exactly the W fragment it feeds to the tensor cores, so the
+// weight rows, BN tokens; BN = 64, 128, 160, 192 or 256) with two warpgroups, or a 192 x BN tile (BN <= 128) with
+// three, each warpgroup 64 weight rows x BN tokens as wgmma.m64nBNk16, and every thread dequantizes exactly the W fragment it feeds to the tensor cores, so the
 // bf16 weight never touches shared memory. B is X, the only operand the tensor cores read from shared memory
 // (128-byte-swizzled K-major tiles). Per 64-wide K step:
-//   * one thread loads X's BN x 64 tile and W's 128 x 32 packed bytes with the Tensor Memory Accelerator
+//   * one thread loads X's BN x 64 tile and W's 128 (or 192) x 32 packed bytes with the Tensor Memory Accelerator
 //     (cuda/tensor_map.cuh), kStages - 2 steps ahead, completion counted in bytes on the step's mbarrier;
 //     X arrives in wgmma's swizzle, W in the 32-byte swizzle that puts a warp's eight 16-byte row reads in
 //     distinct banks;
@@ -26,7 +26,7 @@
 // version of this one were measured slower (bench/RESULTS.md).
 // Launched with programmatic dependent launch: the prologue (tables, scales, the first steps' W tiles) overlaps
 // the end of the previous kernel in the stream, so that kernel must not be the one writing W; X is read after it.
-// Needs N % 128 == 0, K % 64 == 0 and a block size that is a multiple of 64.
+// Needs N % 128 == 0 (N % 192 == 0 for three warpgroups), K % 64 == 0 and a block size that is a multiple of 64.
 #include <cstdint>
 #include <string>
 #include <type_traits>
@@ -120,35 +120,46 @@ __device__ __forceinline__ void wgmma_rs(float* d, const std::uint32_t* a, std::
 // after the instruction has issued, so the compiler must not reuse them before the wait that retires it.
 __device__ __forceinline__ void keep_register(std::uint32_t& r) { asm volatile("" : "+r"(r)::"memory"); }
 
-constexpr int kWgmmaThreads = 256, kWgmmaRows = 128, kWgmmaBK = 64;
+// A block has kWarpgroups (2 or 3) warpgroups of 64 weight rows each.
+constexpr int kWgmmaBK = 64;
+template <int kWarpgroups>
+constexpr int kWgmmaThreads = 128 * kWarpgroups;
+template <int kWarpgroups>
+constexpr int kWgmmaRows = 64 * kWarpgroups;
 constexpr int kWgmmaTableWords = 64;  // byte -> bf16-pair table rows of 256 bytes: 32 copies and 128 unused bytes
-constexpr int kWgmmaWStage = kWgmmaRows * 32;  // packed W bytes per step: 128 rows x 32 bytes, 32-byte swizzle
+template <int kWarpgroups>
+constexpr int kWgmmaWStage = kWgmmaRows<kWarpgroups> * 32;  // packed W bytes per step: a row's 32 bytes, 32-byte swizzle
 template <int BN>
 constexpr int kWgmmaXStage = BN * 128;  // X bytes per step: BN tokens x 64 bf16, 128-byte swizzle
-constexpr int kWgmmaScaleStage = kWgmmaRows * 2;  // the step's block scales: 128 bf16, paired as each thread reads them
-template <int BN, int kStages>
+template <int kWarpgroups>
+constexpr int kWgmmaScaleStage = kWgmmaRows<kWarpgroups> * 2;  // the step's block scales: a bf16 per row, paired as each thread reads them
+template <int BN, int kStages, int kWarpgroups>
 constexpr int wgmma_smem_bytes() {
-  return 1024 /* alignment slack */ + kStages * (kWgmmaXStage<BN> + kWgmmaWStage + kWgmmaScaleStage) + kStages * 8 /* barriers */;
+  return 1024 /* alignment slack */ + kStages * (kWgmmaXStage<BN> + kWgmmaWStage<kWarpgroups> + kWgmmaScaleStage<kWarpgroups>) +
+         kStages * 8 /* barriers */;
 }
 
-template <int BN, int kStages, int kSplit>
-__global__ void __launch_bounds__(kWgmmaThreads, 1)
+template <int BN, int kStages, int kSplit, int kWarpgroups>
+__global__ void __launch_bounds__(kWgmmaThreads<kWarpgroups>, 1)
     nf4_gemm_wgmma(const __grid_constant__ CUtensorMap x_map, const __grid_constant__ CUtensorMap w_map, Nf4View w, int M,
                       __nv_bfloat16* __restrict__ y) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
   static_assert(kStages >= 3, "one step computing, one being dequantized ahead, one loading");
+  static_assert(kWarpgroups == 2 || kWarpgroups == 3, "two or three warpgroups");
+  constexpr int kThreads = kWgmmaThreads<kWarpgroups>, kRows = kWgmmaRows<kWarpgroups>;
+  constexpr int kWStage = kWgmmaWStage<kWarpgroups>, kScaleStage = kWgmmaScaleStage<kWarpgroups>;
   extern __shared__ __align__(1024) unsigned char smem_raw[];
   unsigned char* smem = smem_raw + ((1024 - (smem_addr(smem_raw) & 1023)) & 1023);
   unsigned char* xs = smem;                                  // [stage][BN tokens][128 bytes]
-  unsigned char* wp = xs + kStages * kWgmmaXStage<BN>;       // [stage][128 rows][32 bytes]
-  auto* scales = reinterpret_cast<std::uint32_t*>(wp + kStages * kWgmmaWStage);  // [stage][64 row pairs]
-  auto* full = reinterpret_cast<std::uint64_t*>(scales + kStages * kWgmmaScaleStage / 4);  // [stage]: the step's tiles have landed
+  unsigned char* wp = xs + kStages * kWgmmaXStage<BN>;       // [stage][kRows rows][32 bytes]
+  auto* scales = reinterpret_cast<std::uint32_t*>(wp + kStages * kWStage);  // [stage][kRows / 2 row pairs]
+  auto* full = reinterpret_cast<std::uint64_t*>(scales + kStages * kScaleStage / 4);  // [stage]: the step's tiles have landed
   __shared__ float nested_map[256];
   __shared__ std::uint32_t pair[256 * kWgmmaTableWords];
 
   const int K = static_cast<int>(w.cols);
   const int N = static_cast<int>(w.rows);
-  const int n0 = blockIdx.x * kWgmmaRows, m0 = blockIdx.y * BN;
+  const int n0 = blockIdx.x * kRows, m0 = blockIdx.y * BN;
   const int tid = threadIdx.x, lane = tid & 31, wg = tid >> 7;
   const int g = lane >> 2, t = lane & 3;
   // Split K: the kSplit blocks of a cluster (blockIdx.z) take consecutive equal runs of the K steps.
@@ -164,8 +175,8 @@ __global__ void __launch_bounds__(kWgmmaThreads, 1)
   // pdl_wait (the weight is not the previous kernel's output; X may be).
   auto issue_w = [&](int kt) {
     const int slot = kt % kStages;
-    mbarrier_arrive_expect_tx(full + slot, kWgmmaXStage<BN> + kWgmmaWStage);
-    tma_load_2d(wp + slot * kWgmmaWStage, &w_map, (k_first + kt) * (kWgmmaBK / 2), n0, full + slot);
+    mbarrier_arrive_expect_tx(full + slot, kWgmmaXStage<BN> + kWStage);
+    tma_load_2d(wp + slot * kWStage, &w_map, (k_first + kt) * (kWgmmaBK / 2), n0, full + slot);
   };
   auto issue_x = [&](int kt) {
     const int slot = kt % kStages;
@@ -176,18 +187,18 @@ __global__ void __launch_bounds__(kWgmmaThreads, 1)
     issue_x(kt);
   };
 
-  // Block scales. Each step's 128 (one per weight row) are decoded once, two steps ahead, into that step's slot
+  // Block scales. Each step's kRows (one per weight row) are decoded once, two steps ahead, into that step's slot
   // of `scales` (the slot step kt - 1 or kt - 2 read before this step's barrier): thread tid decodes row
-  // tid % 128's scale for the steps of parity tid / 128, its global loads issued two of its steps ahead. A slot
-  // holds 64 words, word (row / 16) * 8 + row % 8 being the bf16 pair (row, row + 8), so the dequantizing thread
+  // tid % kRows's scale for the steps of parity tid / kRows, its global loads issued two of its steps ahead. A slot
+  // holds kRows / 2 words, word (row / 16) * 8 + row % 8 being the bf16 pair (row, row + 8), so the dequantizing thread
   // gets both of its rows' scales with one 4-byte load. (Every thread decoding its own two rows' scales each
   // step cost 3-5% at 256- and 160-token tiles: about 40 instructions of 64-bit address arithmetic and loads.)
-  const int scale_row = tid & (kWgmmaRows - 1), scale_parity = tid >> 7;
+  const int scale_row = tid % kRows, scale_parity = tid / kRows;
   auto* scale_slot_half = reinterpret_cast<__nv_bfloat16*>(scales) + ((scale_row >> 4) * 8 + (scale_row & 7)) * 2 + ((scale_row >> 3) & 1);
   const std::int64_t scale_row_first = static_cast<std::int64_t>(n0 + scale_row) * K + static_cast<std::int64_t>(k_first) * kWgmmaBK;
   auto scale_parts = [&](int kt) { return nf4_scale_parts(w, (scale_row_first + static_cast<std::int64_t>(kt) * kWgmmaBK) >> w.blocksize_shift); };
   auto store_scale = [&](int kt, const Nf4ScaleParts& p) {
-    scale_slot_half[(kt % kStages) * (kWgmmaScaleStage / 2)] = __float2bfloat16_rn(nf4_scale_value(w, p, nested_map));
+    scale_slot_half[(kt % kStages) * (kScaleStage / 2)] = __float2bfloat16_rn(nf4_scale_value(w, p, nested_map));
   };
   Nf4ScaleParts parts;  // of step (this thread's next step to store) + 2
 
@@ -199,8 +210,8 @@ __global__ void __launch_bounds__(kWgmmaThreads, 1)
 
   // Step kt's W fragments: a[ks][0..3] for the four k16 sub-steps.
   auto dequantize_stage = [&](int kt, std::uint32_t (&a)[4][4]) {
-    const unsigned char* base = wp + (kt % kStages) * kWgmmaWStage;
-    const std::uint32_t scale_bits = scales[(kt % kStages) * (kWgmmaScaleStage / 4) + (r0 >> 4) * 8 + g];
+    const unsigned char* base = wp + (kt % kStages) * kWStage;
+    const std::uint32_t scale_bits = scales[(kt % kStages) * (kScaleStage / 4) + (r0 >> 4) * 8 + g];
     const __nv_bfloat162 row_scales = *reinterpret_cast<const __nv_bfloat162*>(&scale_bits);  // rows r0, r0 + 8
 #pragma unroll
     for (int q = 0; q < 2; ++q) {
@@ -310,13 +321,13 @@ __global__ void __launch_bounds__(kWgmmaThreads, 1)
         const std::uint32_t remote = cluster_map(smem_addr(part + tid), rank - level);
 #pragma unroll
         for (int i = 0; i < BN / 8; ++i)
-          cluster_store4(remote + 16u * static_cast<std::uint32_t>(i * kWgmmaThreads), d[4 * i], d[4 * i + 1], d[4 * i + 2], d[4 * i + 3]);
+          cluster_store4(remote + 16u * static_cast<std::uint32_t>(i * kThreads), d[4 * i], d[4 * i + 1], d[4 * i + 2], d[4 * i + 3]);
       }
       cluster_sync();
       if (receiver) {
 #pragma unroll
         for (int i = 0; i < BN / 8; ++i) {
-          const float4 v = part[i * kWgmmaThreads + tid];
+          const float4 v = part[i * kThreads + tid];
           d[4 * i] += v.x;
           d[4 * i + 1] += v.y;
           d[4 * i + 2] += v.z;
@@ -329,9 +340,9 @@ __global__ void __launch_bounds__(kWgmmaThreads, 1)
   }
 
   // Epilogue. d[4j .. 4j + 3] are Y^T (row g, token 8j + 2t), (g, 8j + 2t + 1), (g + 8, 8j + 2t), (g + 8, 8j + 2t + 1)
-  // of this warp's 16 weight rows. Stage Y's tile [BN tokens][128 columns] in shared memory (rows padded by 16
+  // of this warp's 16 weight rows. Stage Y's tile [BN tokens][kRows columns] in shared memory (rows padded by 16
   // bytes against bank conflicts), then write it in 16-byte pieces.
-  constexpr int kYRow = kWgmmaRows + 8;  // bf16 per staged row
+  constexpr int kYRow = kRows + 8;  // bf16 per staged row
   __nv_bfloat16* ys = reinterpret_cast<__nv_bfloat16*>(smem);
 #pragma unroll
   for (int j = 0; j < BN / 8; ++j) {
@@ -343,9 +354,9 @@ __global__ void __launch_bounds__(kWgmmaThreads, 1)
   }
   __syncthreads();
 #pragma unroll
-  for (int i = 0; i < BN * 16 / kWgmmaThreads; ++i) {
-    const int chunk = tid + i * kWgmmaThreads;  // BN rows x 16 chunks of 8 columns
-    const int tok = chunk >> 4, c = chunk & 15;
+  for (int i = 0; i < BN * (kRows / 8) / kThreads; ++i) {
+    const int chunk = tid + i * kThreads;  // BN rows x kRows / 8 chunks of 8 columns
+    const int tok = chunk / (kRows / 8), c = chunk % (kRows / 8);
     if (m0 + tok < M)
       *reinterpret_cast<uint4*>(y + static_cast<std::int64_t>(m0 + tok) * N + n0 + c * 8) = *reinterpret_cast<const uint4*>(ys + tok * kYRow + c * 8);
   }
@@ -367,12 +378,18 @@ inline void check_fused_gemm_shape(const Nf4View& w, const char* who) {
                 std::to_string(w.rows) + ", K=" + std::to_string(w.cols) + ", block size " + std::to_string(w.blocksize) + ")");
 }
 
-// Y [M, N] = X [M, K] W^T with BN-token tiles (64, 128, 160, 192 or 256) on sm_90a; see the top of this file.
-template <int BN, int kSplit = 1, int kStages = 4>
+// Y [M, N] = X [M, K] W^T with tiles of BN tokens (64, 128, 160, 192 or 256) by 64 * kWarpgroups weight rows
+// (128, or 192 with three warpgroups, which needs N % 192 == 0) on sm_90a; see the top of this file.
+template <int BN, int kSplit = 1, int kStages = 4, int kWarpgroups = 2>
 inline void nf4_gemm_wgmma_tiles(const Nf4View& w, const __nv_bfloat16* x, int M, __nv_bfloat16* y, cudaStream_t stream = nullptr) {
   static_assert(BN == 64 || BN == 128 || BN == 160 || BN == 192 || BN == 256, "BN: 64, 128, 160, 192 or 256 tokens per tile");
   static_assert(kSplit == 1 || kSplit == 2 || kSplit == 4, "K split in 1, 2 or 4 (a cluster of that many blocks)");
+  static_assert(kWarpgroups == 2 || (kWarpgroups == 3 && BN <= 128 && kSplit == 1),
+                "three warpgroups (64 * BN / 128 accumulator registers per thread of at most 168) take up to 128 tokens, unsplit");
+  constexpr int kRows = kernels::kWgmmaRows<kWarpgroups>;
   check_fused_gemm_shape(w, "nf4_gemm_wgmma");
+  if (w.rows % kRows != 0)
+    throw Error("nf4_gemm_wgmma: " + std::to_string(kRows) + "-row tiles need N % " + std::to_string(kRows) + " == 0 (got N=" + std::to_string(w.rows) + ")");
   if ((w.cols / kernels::kWgmmaBK) % kSplit != 0)
     throw Error("nf4_gemm_wgmma: K = " + std::to_string(w.cols) + " does not split into " + std::to_string(kSplit) + " runs of 64-wide steps");
   if (M <= 0) return;
@@ -380,15 +397,16 @@ inline void nf4_gemm_wgmma_tiles(const Nf4View& w, const __nv_bfloat16* x, int M
   const CUtensorMap x_map = make_tensor_map_2d(x, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 2, static_cast<std::uint64_t>(M), K, K * 2, BN, kernels::kWgmmaBK,
                                                CU_TENSOR_MAP_SWIZZLE_128B);
   const CUtensorMap w_map = make_tensor_map_2d(w.packed, CU_TENSOR_MAP_DATA_TYPE_UINT8, 1, static_cast<std::uint64_t>(w.rows), K / 2, K / 2,
-                                               kernels::kWgmmaRows, kernels::kWgmmaBK / 2, CU_TENSOR_MAP_SWIZZLE_32B);
-  auto kernel = kernels::nf4_gemm_wgmma<BN, kStages, kSplit>;
-  constexpr int smem = kernels::wgmma_smem_bytes<BN, kStages>();
-  static_assert(BN * (kernels::kWgmmaRows + 8) * 2 <= smem - 1024, "the epilogue's staging tile fits in the pipeline's shared memory");
-  static_assert(kSplit == 1 || BN / 2 * kernels::kWgmmaThreads * 4 <= smem - 1024, "one block's partial sums fit in the pipeline's shared memory");
+                                               kRows, kernels::kWgmmaBK / 2, CU_TENSOR_MAP_SWIZZLE_32B);
+  auto kernel = kernels::nf4_gemm_wgmma<BN, kStages, kSplit, kWarpgroups>;
+  constexpr int smem = kernels::wgmma_smem_bytes<BN, kStages, kWarpgroups>();
+  constexpr int threads = kernels::kWgmmaThreads<kWarpgroups>;
+  static_assert(BN * (kRows + 8) * 2 <= smem - 1024, "the epilogue's staging tile fits in the pipeline's shared memory");
+  static_assert(kSplit == 1 || BN / 2 * threads * 4 <= smem - 1024, "one block's partial sums fit in the pipeline's shared memory");
   KSPAM_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
   // Programmatic dependent launch (see the kernel's prologue), and the split's cluster.
-  const dim3 grid(static_cast<unsigned>(w.rows / kernels::kWgmmaRows), static_cast<unsigned>((M + BN - 1) / BN), kSplit);
-  launch_kernel_in_clusters(kernel, grid, dim3(1, 1, kSplit), dim3(kernels::kWgmmaThreads), smem, stream, true, x_map, w_map, w, M, y);
+  const dim3 grid(static_cast<unsigned>(w.rows / kRows), static_cast<unsigned>((M + BN - 1) / BN), kSplit);
+  launch_kernel_in_clusters(kernel, grid, dim3(1, 1, kSplit), dim3(threads), smem, stream, true, x_map, w_map, w, M, y);
 }
 
 // Y [M, N] = X [M, K] W^T on sm_90a, with the tile shape that should finish first. A block's time is taken as
@@ -397,27 +415,29 @@ inline void nf4_gemm_wgmma_tiles(const Nf4View& w, const __nv_bfloat16* x, int M
 // 256 -> ~630 TFLOP/s); the GEMM's time is that times the waves of blocks. So wide tiles win unless they leave many
 // SMs idle in the last wave (at M = 2544 on 2048 weight rows, 160-token tiles make 256 blocks, two full waves on
 // 132 SMs, where 256-token tiles make 160), and at small M two blocks splitting K (a cluster adding their partial
-// sums, about kSplitSteps steps more) beat one block with half the SMs idle. These constants picked the fastest
-// measured shape at every Qwen3-VL-2B projection for M = 512, 2544 and 8192.
+// sums, about kSplitSteps steps more) beat one block with half the SMs idle. Three warpgroups (192 weight rows by
+// 128 tokens, ~520 TFLOP/s) fill the SMs where 128-row tiles cannot: gate/up at M = 512 makes 128 such blocks
+// against 96 of 128 x 256 (each step's dequantization, the critical path, is then spread over 12 warps instead of
+// 8). These constants picked the fastest measured shape at every Qwen3-VL-2B projection for M = 512, 2544 and 8192.
 inline void nf4_gemm_wgmma(const Nf4View& w, const __nv_bfloat16* x, int M, __nv_bfloat16* y, cudaStream_t stream = nullptr) {
   struct Shape {
-    int tokens, split;
+    int tokens, split, rows;
     double tflops;
     void (*run)(const Nf4View&, const __nv_bfloat16*, int, __nv_bfloat16*, cudaStream_t);
   };
-  static constexpr Shape kShapes[] = {{256, 1, 630, nf4_gemm_wgmma_tiles<256>}, {192, 1, 570, nf4_gemm_wgmma_tiles<192>},
-                                      {160, 1, 520, nf4_gemm_wgmma_tiles<160>}, {128, 1, 450, nf4_gemm_wgmma_tiles<128>},
-                                      {64, 1, 270, nf4_gemm_wgmma_tiles<64>},   {128, 2, 450, nf4_gemm_wgmma_tiles<128, 2>},
-                                      {64, 2, 270, nf4_gemm_wgmma_tiles<64, 2>}};
+  static constexpr Shape kShapes[] = {{256, 1, 128, 630, nf4_gemm_wgmma_tiles<256>},      {192, 1, 128, 570, nf4_gemm_wgmma_tiles<192>},
+                                      {160, 1, 128, 520, nf4_gemm_wgmma_tiles<160>},      {128, 1, 192, 520, nf4_gemm_wgmma_tiles<128, 1, 4, 3>},
+                                      {128, 1, 128, 450, nf4_gemm_wgmma_tiles<128>},      {64, 1, 128, 270, nf4_gemm_wgmma_tiles<64>},
+                                      {128, 2, 128, 450, nf4_gemm_wgmma_tiles<128, 2>},   {64, 2, 128, 270, nf4_gemm_wgmma_tiles<64, 2>}};
   constexpr double kFixedSteps = 4, kSplitSteps = 6;
-  const std::int64_t row_tiles = w.rows / kernels::kWgmmaRows, sms = sm_count(), k_tiles = w.cols / kernels::kWgmmaBK;
+  const std::int64_t sms = sm_count(), k_tiles = w.cols / kernels::kWgmmaBK;
   const Shape* best = nullptr;
   double best_cost = 0;
   for (const Shape& s : kShapes) {  // in order of preference on ties
-    if (k_tiles % s.split != 0) continue;
-    const std::int64_t blocks = row_tiles * ((M + s.tokens - 1) / s.tokens) * s.split;
+    if (k_tiles % s.split != 0 || w.rows % s.rows != 0) continue;
+    const std::int64_t blocks = w.rows / s.rows * ((M + s.tokens - 1) / s.tokens) * s.split;
     const double steps = static_cast<double>(k_tiles / s.split) + kFixedSteps + (s.split > 1 ? kSplitSteps : 0);
-    const double cost = static_cast<double>((blocks + sms - 1) / sms) * s.tokens * steps / s.tflops;
+    const double cost = static_cast<double>((blocks + sms - 1) / sms) * s.rows / 128.0 * s.tokens * steps / s.tflops;
     if (best == nullptr || cost < best_cost) {
       best = &s;
       best_cost = cost;
