@@ -4,11 +4,11 @@
 //
 // wgmma can take its A operand from registers. Here A is W: a block computes a 128 x BN tile of Y^T (128
 // weight rows, BN tokens; BN = 64, 128, 160, 192 or 256) with two warpgroups, or a 192 x BN tile (BN <= 128) with
-// three, each warpgroup 64 weight rows x BN tokens as wgmma.m64nBNk16, and every thread dequantizes exactly the W fragment it feeds to the tensor cores, so the
-// bf16 weight never touches shared memory. B is X, the only operand the tensor cores read from shared memory
-// (128-byte-swizzled K-major tiles). Per 64-wide K step:
-//   * one thread loads X's BN x 64 tile and W's 128 (or 192) x 32 packed bytes with the Tensor Memory Accelerator
-//     (cuda/tensor_map.cuh), kStages - 2 steps ahead, completion counted in bytes on the step's mbarrier;
+// three, each warpgroup 64 weight rows x BN tokens as wgmma.m64nBNk16, and every thread dequantizes exactly the
+// W fragment it feeds to the tensor cores, so the bf16 weight never touches shared memory. B is X, the only
+// operand the tensor cores read from shared memory (128-byte-swizzled K-major tiles). Per 64-wide K step:
+//   * one thread loads X's BN x 64 tile and W's 128 (or 192) x 32 packed bytes with the Tensor Memory
+//     Accelerator (cuda/tensor_map.cuh), kStages - 2 steps ahead, completion counted in bytes on the step's mbarrier;
 //     X arrives in wgmma's swizzle, W in the 32-byte swizzle that puts a warp's eight 16-byte row reads in
 //     distinct banks;
 //   * each thread reads its two W rows' 16-byte pieces and looks up the four bytes its fragment needs (byte t
@@ -17,8 +17,11 @@
 //     bf16x2 multiply by the block scale (nf4_gemv's rounding). Three instructions per two weights; the byte
 //     permutes on a codebook in registers this replaced took about seven, and the table's reads (a quarter of
 //     the X tile's) leave the tensor cores enough shared-memory bandwidth (1.07-1.27x faster, bench/RESULTS.md).
-//     The scales come decoded from shared memory: each step's 128 are decoded once, two steps ahead;
-//   * that dequantization runs while the previous step's wgmma still executes (two register sets).
+//     The block scales come decoded from shared memory: each step's are decoded once, two steps ahead, by half
+//     the block;
+//   * that dequantization runs while the previous step's wgmma still executes (two register sets). Its latency
+//     (about 200 instructions per warp and step, mostly waiting on shared memory) is the step's critical path,
+//     so three warpgroups, which spread it over 12 warps, beat two where the shape allows (bench/RESULTS.md).
 // One block barrier per step. The accumulators are Y^T; the epilogue transposes them through shared memory
 // so that Y is written in 16-byte row pieces. For small M, K can be split over a cluster of two blocks whose
 // partial sums meet in the first block's shared memory (16-byte remote stores; remote atomic adds were 2x
@@ -385,7 +388,7 @@ inline void nf4_gemm_wgmma_tiles(const Nf4View& w, const __nv_bfloat16* x, int M
   static_assert(BN == 64 || BN == 128 || BN == 160 || BN == 192 || BN == 256, "BN: 64, 128, 160, 192 or 256 tokens per tile");
   static_assert(kSplit == 1 || kSplit == 2 || kSplit == 4, "K split in 1, 2 or 4 (a cluster of that many blocks)");
   static_assert(kWarpgroups == 2 || (kWarpgroups == 3 && BN <= 128 && kSplit == 1),
-                "three warpgroups (64 * BN / 128 accumulator registers per thread of at most 168) take up to 128 tokens, unsplit");
+                "three warpgroups (BN / 2 accumulator registers per thread, at most 168 registers in all) take up to 128 tokens, unsplit");
   constexpr int kRows = kernels::kWgmmaRows<kWarpgroups>;
   check_fused_gemm_shape(w, "nf4_gemm_wgmma");
   if (w.rows % kRows != 0)
