@@ -143,7 +143,6 @@ __global__ void __launch_bounds__(kRowReduceWarps * 32, NR == 1 ? 2 : 1)
                     __nv_bfloat16* __restrict__ DX, int lddx, float* __restrict__ partials, unsigned* __restrict__ counters) {
   constexpr int kOutputs = row_reduce_partial_floats<NR>();
   __shared__ float warp_sums[kRowReduceWarps][16][kRowReduceCols + 2];  // + 2: a warp's stores hit 16 banks, not 2
-  __shared__ float part[16 * NR][kRowReduceCols];
   __shared__ bool last_block;
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   const int g = lane >> 2, t = lane & 3;
@@ -264,9 +263,11 @@ __global__ void __launch_bounds__(kRowReduceWarps * 32, NR == 1 ? 2 : 1)
       }
     }
   }
-  // Fixed-order sums: the warps into this block's shared memory (every warp stores its sums for one r tile, then
-  // each thread adds the warps' values for its outputs in warp order; one barrier per r tile, where adding into
-  // one buffer warp by warp took eight and measured ~30% of the kernel's warp time waiting on them), ...
+  // Fixed-order sums. First the warps', through shared memory: every warp stores its sums for one r tile, then each
+  // thread adds the warps' values for its outputs in warp order (one barrier per r tile; adding into one buffer warp
+  // by warp took eight, ~30% of the kernel's warp time waiting on them). The result goes into G when the block has
+  // all the rows, else into this block's slot of the workspace, ...
+  float* const range = partials + static_cast<std::int64_t>(blockIdx.x) * splits * kOutputs;
 #pragma unroll
   for (int tr = 0; tr < NR; ++tr) {
 #pragma unroll
@@ -279,21 +280,16 @@ __global__ void __launch_bounds__(kRowReduceWarps * 32, NR == 1 ? 2 : 1)
       float sum = warp_sums[0][k][c];
 #pragma unroll
       for (int w = 1; w < kRowReduceWarps; ++w) sum += warp_sums[w][k][c];
-      part[16 * tr + k][c] = sum;
+      if (splits == 1) {
+        if (16 * tr + k < r) G[static_cast<std::int64_t>(16 * tr + k) * ldg + c0 + c] += scale * sum;
+      } else {
+        range[static_cast<std::int64_t>(blockIdx.y) * kOutputs + 16 * tr * kRowReduceCols + o] = sum;
+      }
     }
-    __syncthreads();
+    __syncthreads();  // the warps' buffer is free for the next r tile
   }
-  if (splits == 1) {
-    for (int o = static_cast<int>(threadIdx.x); o < kOutputs; o += static_cast<int>(blockDim.x)) {
-      const int k = o / kRowReduceCols, c = o % kRowReduceCols;
-      if (k < r) G[static_cast<std::int64_t>(k) * ldg + c0 + c] += scale * part[k][c];
-    }
-    return;
-  }
+  if (splits == 1) return;
   // ... then the blocks of this column range, by the last one to finish.
-  float* const range = partials + static_cast<std::int64_t>(blockIdx.x) * splits * kOutputs;
-  for (int o = static_cast<int>(threadIdx.x); o < kOutputs; o += static_cast<int>(blockDim.x))
-    range[static_cast<std::int64_t>(blockIdx.y) * kOutputs + o] = part[o / kRowReduceCols][o % kRowReduceCols];
   __threadfence();  // the partial sums are visible device-wide before the count says so
   __syncthreads();
   if (threadIdx.x == 0) last_block = atomicAdd(&counters[blockIdx.x], 1U) == static_cast<unsigned>(splits - 1);
