@@ -4,13 +4,20 @@
 // with one launch per product (PEFT's structure), QLoRA as trained (NF4 base dequantized per call into a
 // workspace, dropout 0.05), and the time of each of the fused layout's products alone.
 // Shapes: the Qwen3-VL-2B language-model projections; M = 2544 tokens (the anchor's batch 8 x 318) and 8192.
-// Usage: bench_lora [--quick]
+// First, in its own process on the same GPU, bench/anchor_lora.py times what users would otherwise run: PyTorch
+// with a PEFT LoRA layer (eager, dropout 0.05) and a frozen nn.Linear; the last table compares it with ours.
+// Usage: bench_lora [--quick] [--anchor PATH]   (PATH: anchor_lora.py, default bench/anchor_lora.py under the
+//        current directory; KSPAM_PYTHON names the interpreter; the anchor is skipped, saying why, without torch)
 #pragma GCC diagnostic ignored "-Wrestrict"  // GCC 12 bug 105329 in std::string (the CXX flags disable it too)
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <map>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "cuda_bench_support.cuh"
@@ -23,12 +30,62 @@
 using namespace kspam;
 using namespace kspam::bench;
 
+namespace {
+
+// The anchor's figures: (shape name, M) -> (frozen nn.Linear step us, PEFT LoRA step us).
+using AnchorTimes = std::map<std::pair<std::string, int>, std::pair<double, double>>;
+
+// The number after "key": in one of the anchor's JSON lines (flat objects of numbers and plain strings).
+double json_number(const std::string& line, const std::string& key) {
+  const auto at = line.find("\"" + key + "\": ");
+  return at == std::string::npos ? -1.0 : std::strtod(line.c_str() + at + key.size() + 4, nullptr);
+}
+std::string json_text(const std::string& line, const std::string& key) {
+  const auto at = line.find("\"" + key + "\": \"");
+  if (at == std::string::npos) return "";
+  const auto from = at + key.size() + 5;
+  return line.substr(from, line.find('"', from) - from);
+}
+
+// Runs the PEFT anchor and collects its figures; says on stdout what it ran, or why there is no anchor.
+AnchorTimes run_anchor(const std::string& script, bool quick) {
+  AnchorTimes times;
+  const char* python = std::getenv("KSPAM_PYTHON");
+  const std::string command = std::string(python ? python : "python3") + " '" + script + "'" + (quick ? " --quick" : "") + " 2>&1";
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (!pipe) {
+    std::printf("PEFT anchor: cannot run %s\n", command.c_str());
+    return times;
+  }
+  std::string line, done, error;
+  char buf[4096];
+  while (std::fgets(buf, sizeof buf, pipe)) {
+    line = buf;
+    if (line.find("\"done\": true") != std::string::npos) done = line;
+    else if (line.find("\"error\": ") != std::string::npos) error = json_text(line, "error");
+    else if (line.find("\"peft_us\": ") != std::string::npos)
+      times[{json_text(line, "shape"), static_cast<int>(json_number(line, "M"))}] = {json_number(line, "base_us"), json_number(line, "peft_us")};
+  }
+  const int status = ::pclose(pipe);
+  if (!error.empty()) std::printf("PEFT anchor skipped: %s\n", error.c_str());
+  else if (status != 0 || done.empty()) std::printf("PEFT anchor failed (exit status %d; last line: %s)\n", status, line.c_str());
+  else
+    std::printf("PEFT anchor: torch %s, peft %s on %s (adapters in float32, PEFT's default for a bf16 base)\n", json_text(done, "torch").c_str(),
+                json_text(done, "peft").c_str(), json_text(done, "device").c_str());
+  if (status != 0 || done.empty()) times.clear();
+  return times;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   bool quick = false;
+  std::string anchor_script = "bench/anchor_lora.py";
   for (int a = 1; a < argc; ++a) {
     if (std::strcmp(argv[a], "--quick") == 0) quick = true;
+    else if (std::strcmp(argv[a], "--anchor") == 0 && a + 1 < argc) anchor_script = argv[++a];
     else {
-      std::printf("usage: bench_lora [--quick]\n");
+      std::printf("usage: bench_lora [--quick] [--anchor PATH]\n");
       return 2;
     }
   }
@@ -39,6 +96,13 @@ int main(int argc, char** argv) {
   cudaDeviceProp prop{};
   KSPAM_CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
   std::printf("device: %s, %d SMs\n", prop.name, prop.multiProcessorCount);
+  const AnchorTimes anchor = run_anchor(anchor_script, quick);
+  struct Row {
+    std::string shape;
+    int M;
+    double base, fused_p, qlora;
+  };
+  std::vector<Row> rows;
   cuda::CublasHandle cublas;
   const int iters = quick ? 20 : 100;
   std::printf("\n== LoRA r=16 forward+backward overhead over the base matmuls (bf16 dense base, M tokens) ==\n");
@@ -118,6 +182,7 @@ int main(int argc, char** argv) {
       std::printf("%-20s %5d %10.1f %12.1f %8.1f%% %14.1f %8.1f%% %12.1f %8.1f%% %12.1f %8.1f%%\n", s.name, M, t_base * 1e3, t_fused * 1e3,
                   100 * (t_fused / t_base - 1), t_plain * 1e3, 100 * (t_plain / t_base - 1), t_fused_p * 1e3, 100 * (t_fused_p / t_base - 1),
                   t_qlora * 1e3, 100 * (t_qlora / t_base - 1));
+      rows.push_back({s.name, M, t_base * 1e3, t_fused_p * 1e3, t_qlora * 1e3});
       {
         // The same steps as GPU time: 10 steps captured in a CUDA graph, no host launch cost between kernels.
         auto* hd = cublas.get();
@@ -186,5 +251,17 @@ int main(int argc, char** argv) {
   }
   std::printf("\nfused+p = fused layout with dropout 0.05 (the mask redrawn in the u and dA kernels, dx's masked part inside the dA pass);\n"
               "qlora = the same with an NF4 base dequantized into a shared workspace on every forward and backward.\n");
-    return 0;
+  if (!anchor.empty()) {
+    std::printf("\n== against PyTorch + PEFT (LoRA r=16, alpha 32, dropout 0.05; eager, stream-timed like the columns above) ==\n");
+    std::printf("%-20s %5s %14s %14s %10s %14s %12s %12s %12s\n", "shape", "M", "torch base us", "ours base us", "PEFT us", "PEFT overhead",
+                "fused+p us", "vs PEFT", "qlora vs PEFT");
+    for (const Row& row : rows) {
+      const auto it = anchor.find({row.shape, row.M});
+      if (it == anchor.end()) continue;
+      const auto [torch_base, peft] = it->second;
+      std::printf("%-20s %5d %14.1f %14.1f %10.1f %13.1f%% %12.1f %11.2fx %11.2fx\n", row.shape.c_str(), row.M, torch_base, row.base, peft,
+                  100 * (peft / torch_base - 1), row.fused_p, peft / row.fused_p, peft / row.qlora);
+    }
+  }
+  return 0;
 }
