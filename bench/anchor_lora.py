@@ -6,8 +6,10 @@ For each Qwen3-VL-2B language-model projection and M tokens it times, as a user 
 CUDA events around back-to-back steps, host launch cost included, like bench_lora's stream-timed columns):
   * base: a frozen bf16 nn.Linear, y = x W^T and dx = dy W (torch.autograd.grad for x only);
   * peft: the same Linear wrapped by get_peft_model(LoraConfig(r=16, lora_alpha=32, lora_dropout=0.05)),
-    forward and backward with gradients for x, lora_A and lora_B. PEFT's defaults apply: the adapters are
-    kept in float32 (autocast_adapter_dtype=True) and the input is cast to them.
+    forward and backward with gradients for x, lora_A and lora_B. PEFT's default keeps the adapters in float32
+    (autocast_adapter_dtype=True) and casts the input to them;
+  * peft_bf16: the same with autocast_adapter_dtype=False, adapters in bf16 like the base (and like ours, which
+    computes in bf16 with float32 accumulation and keeps float32 gradients for A and B).
 B is filled with random values (PEFT initialises it to zero) so nothing is special-cased. Prints one JSON
 line per shape and M, then one line {"done": true, ...versions}.
 
@@ -68,20 +70,22 @@ def main():
                 torch.autograd.grad(model.proj(x), [x], dy)
 
             base_us = time_us(base_step, iters)
-            lora = get_peft_model(model, LoraConfig(r=16, lora_alpha=32, lora_dropout=0.05, target_modules=["proj"]))
-            lora.train()
-            layer = lora.base_model.model.proj
-            a, b = layer.lora_A["default"].weight, layer.lora_B["default"].weight
-            with torch.no_grad():
-                b.normal_(0.0, 0.01)
 
-            def lora_step():
-                torch.autograd.grad(layer(x), [x, a, b], dy)
+            def peft_us(adapters_in_fp32):
+                lora = get_peft_model(OneProjection(n_in, n_out).to(dev, torch.bfloat16),
+                                      LoraConfig(r=16, lora_alpha=32, lora_dropout=0.05, target_modules=["proj"]),
+                                      autocast_adapter_dtype=adapters_in_fp32)
+                lora.train()
+                layer = lora.base_model.model.proj
+                a, b = layer.lora_A["default"].weight, layer.lora_B["default"].weight
+                assert a.dtype == (torch.float32 if adapters_in_fp32 else torch.bfloat16), a.dtype
+                with torch.no_grad():
+                    b.normal_(0.0, 0.01)
+                return time_us(lambda: torch.autograd.grad(layer(x), [x, a, b], dy), iters)
 
-            peft_us = time_us(lora_step, iters)
-            print(json.dumps({"shape": name, "M": m, "base_us": base_us, "peft_us": peft_us,
-                              "adapter_dtype": str(a.dtype).replace("torch.", "")}), flush=True)
-            del lora, model, layer, a, b, x, dy
+            print(json.dumps({"shape": name, "M": m, "base_us": base_us, "peft_us": peft_us(True),
+                              "peft_bf16_us": peft_us(False)}), flush=True)
+            del model, x, dy
             torch.cuda.empty_cache()
     print(json.dumps({"done": True, "torch": torch.__version__, "peft": peft.__version__,
                       "device": torch.cuda.get_device_name(0)}))
