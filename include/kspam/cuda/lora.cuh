@@ -131,9 +131,9 @@ class LoraCudaLayer {
   }
 
   // dycat [M, out + r]: dy in the first out columns; du is written into the rest. xcat as left by forward (with
-  // u), `training` and `seed` as given to it. dx [M, in] with row stride lddx receives dL/dx; with dropout and
-  // lddx >= in + r (dx laid out like xcat: lddx = ldx()) du goes to dx's spare columns instead, one pass over dy
-  // fewer.
+  // u), `training` and `seed` as given to it. dx [M, in] with row stride lddx receives dL/dx; with dropout in the
+  // layer's kernels (dropout_kernels()) and lddx >= in + r (dx laid out like xcat: lddx = ldx()) du goes to dx's
+  // spare columns instead, one pass over dy fewer.
   // Gradients of A and B accumulate (fp32), so one layer's backward calls must follow each other on one stream.
   void backward(cublasHandle_t hd, __nv_bfloat16* dycat, const __nv_bfloat16* xcat, int M, __nv_bfloat16* dx, int lddx, bool training,
                 std::uint64_t seed, cudaStream_t stream = nullptr) {
